@@ -1,0 +1,44 @@
+"""journey: place social posts in their customer journey and say how to engage.
+
+The CLI is a thin layer over these functions:
+
+    from journey_cli import load_model, classify_texts
+    model = load_model()                      # your trained model, else the bundled one
+    classify_texts(model, ["@airline my bag never arrived"])
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("journey")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+from .classify import classify_chunks, classify_frame, classify_texts, result_columns
+from .errors import DataError, JourneyError, ModelError, StagesError
+from .model import JourneyModel, load_model, save_model
+from .reading import read_posts
+from .rules import stage_rules
+from .stages import Stages, load_stages, parse_stages
+from .training import train_model
+
+__all__ = [
+    "DataError",
+    "JourneyError",
+    "JourneyModel",
+    "ModelError",
+    "Stages",
+    "StagesError",
+    "classify_chunks",
+    "classify_frame",
+    "classify_texts",
+    "load_model",
+    "load_stages",
+    "parse_stages",
+    "read_posts",
+    "result_columns",
+    "save_model",
+    "stage_rules",
+    "train_model",
+    "__version__",
+]
