@@ -1,0 +1,38 @@
+"""Shared fixtures: an isolated journey home, and a small model trained once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from journey_cli import load_stages, save_model, train_model
+from journey_cli.stages import default_stages_path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(autouse=True)
+def journey_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own place for the user's trained model, never the real one."""
+    home = tmp_path_factory.mktemp("journey-home")
+    monkeypatch.setenv("JOURNEY_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def mini_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model trained on the 84 posts of tests/data/mini_labelled.csv: small, fast and fixed."""
+    labelled = pd.read_csv(DATA / "mini_labelled.csv", dtype=str, keep_default_na=False)
+    stages = load_stages()
+    model = train_model(labelled, stages, default_stages_path().read_text(encoding="utf-8"), folds=3)
+    return save_model(model, tmp_path_factory.mktemp("models") / "mini.skops")
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()

@@ -1,0 +1,113 @@
+"""Training: cross-validated scores, the `none` threshold, metadata, and safe model files."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from journey_cli import DataError, ModelError, classify_texts, load_model, load_stages, parse_stages, save_model
+from journey_cli.model import JourneyModel
+from journey_cli.stages import default_stages_path
+from journey_cli.training import data_fingerprint, read_labelled, train_model
+
+from .conftest import DATA
+
+
+@pytest.fixture(scope="module")
+def labelled() -> pd.DataFrame:
+    return pd.read_csv(DATA / "mini_labelled.csv", dtype=str, keep_default_na=False)
+
+
+def test_saved_model_records_how_it_was_made(mini_model_path, labelled):
+    model = load_model(mini_model_path)
+    metadata = model.metadata
+    stages = load_stages()
+    assert metadata["stages_fingerprint"] == stages.fingerprint()
+    assert metadata["training_data"]["rows"] == len(labelled)
+    assert metadata["training_data"]["sha256"] == data_fingerprint(read_labelled(labelled, stages))
+    assert {"scikit-learn", "numpy", "skops", "python"} <= set(metadata["versions"])
+    for framework_id in ("lifecycle", "social"):
+        scores = metadata["cv"]["scores"][framework_id]
+        assert 0.0 <= scores["macro_f1"] <= 1.0
+        assert set(scores["per_stage"]) == set(stages.frameworks[framework_id].stage_ids)
+        assert 0.0 <= metadata["thresholds"][framework_id] < 1.0
+
+
+def test_model_learns_something_from_the_mini_corpus(mini_model_path):
+    # Cross-validated on 84 posts in 7 stages, chance is about 0.14.
+    scores = load_model(mini_model_path).metadata["cv"]["scores"]
+    assert scores["lifecycle"]["accuracy"] > 0.3
+    assert scores["social"]["accuracy"] > 0.3
+
+
+def test_unknown_labels_are_reported_with_their_row(labelled):
+    broken = labelled.copy()
+    broken.loc[5, "social"] = "advocay"
+    with pytest.raises(DataError, match=r"row 7: 'advocay' is not a social stage \(1 such rows\)"):
+        read_labelled(broken, load_stages())
+
+
+def test_missing_text_or_label_columns_are_explained(labelled):
+    stages = load_stages()
+    with pytest.raises(DataError, match="no 'text' column"):
+        read_labelled(labelled.rename(columns={"text": "words"}), stages)
+    with pytest.raises(DataError, match="no label column"):
+        read_labelled(labelled[["text"]], stages)
+
+
+def test_a_framework_may_be_left_blank_on_some_rows(labelled):
+    partial = labelled.copy()
+    partial.loc[: len(partial) // 2, "social"] = ""
+    model = train_model(partial, load_stages(), default_stages_path().read_text(), folds=2)
+    counts = model.metadata["training_data"]["labelled_rows"]
+    assert counts["lifecycle"] == len(labelled)
+    assert counts["social"] < len(labelled)
+
+
+def test_too_few_posts_per_stage_says_what_to_do(labelled):
+    tiny = labelled.groupby("lifecycle").head(2)
+    with pytest.raises(DataError, match="at least 5 labelled posts .* label more or pass --folds"):
+        train_model(tiny, load_stages(), default_stages_path().read_text(), folds=5)
+
+
+def test_a_failed_save_keeps_the_previous_model(mini_model_path, tmp_path, monkeypatch):
+    target = tmp_path / "model.skops"
+    target.write_bytes(mini_model_path.read_bytes())
+    import skops.io
+
+    def fail(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(skops.io, "dumps", fail)
+    with pytest.raises(OSError):
+        save_model(load_model(mini_model_path), target)
+    assert target.read_bytes() == mini_model_path.read_bytes()
+    assert [p.name for p in tmp_path.iterdir()] == ["model.skops"], "no temporary file is left behind"
+
+
+def test_files_that_are_not_models_are_refused(tmp_path):
+    junk = tmp_path / "junk.skops"
+    junk.write_bytes(b"\x80\x04not a zip at all")
+    with pytest.raises(ModelError, match="is not a journey model file"):
+        load_model(junk)
+    with pytest.raises(ModelError, match="model file not found"):
+        load_model(tmp_path / "absent.skops")
+
+
+def test_a_model_refuses_stages_with_other_ids(mini_model_path):
+    model: JourneyModel = load_model(mini_model_path)
+    other = parse_stages(model.stages_yaml.replace("pain_point", "pain"))
+    with pytest.raises(ModelError, match="trained for other stages"):
+        classify_texts(model, ["hello"], stages=other)
+
+
+def test_threshold_turns_unsure_posts_into_none(mini_model_path):
+    model = load_model(mini_model_path)
+    texts = ["my phone screen cracked again and the store wont replace it", ""]
+    sure = classify_texts(model, texts, thresholds={"lifecycle": 0.0, "social": 0.0})
+    unsure = classify_texts(model, texts, thresholds={"lifecycle": 1.0, "social": 1.0})
+    best = model.predict(pd.Series(texts))["lifecycle"].probabilities.iloc[0]
+    assert sure["lifecycle_stage"][0] == best.idxmax()
+    assert sure["lifecycle_confidence"][0] == round(best.max(), 4)
+    assert unsure["lifecycle_stage"].tolist() == ["none", "none"]
+    assert unsure["lifecycle_confidence"][1] == 1.0, "an empty post is certainly not on a journey"
