@@ -1,0 +1,279 @@
+"""The `journey` command line: parse options, call the library, turn its errors into exit codes."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import __version__
+from .errors import JourneyError
+
+app = typer.Typer(
+    add_completion=True,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class OutputFormat(str, Enum):
+    csv = "csv"
+    tsv = "tsv"
+    jsonl = "jsonl"
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _shown(path: Path) -> str:
+    """A path as a user would type it: under the home folder it starts with ~."""
+    try:
+        return "~/" + str(path.expanduser().resolve().relative_to(Path.home().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"journey {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Place each social post in its customer journey and say how to engage.
+
+    Every post gets a stage in each framework of stages.yaml (the customer experience lifecycle
+    and the six stages of the social customer), a confidence and the engagement rule to follow.
+
+    Example: journey classify examples/posts.csv > labelled.csv
+    """
+
+
+@app.command()
+def classify(
+    file: Annotated[
+        str, typer.Argument(metavar="FILE", help="CSV of posts, or - for standard input.", show_default=False)
+    ],
+    text_column: Annotated[
+        str | None, typer.Option("--text-column", "-t", help="Column with the post text [default: found by name].")
+    ] = None,
+    model_path: Annotated[
+        Path | None,
+        typer.Option("--model", "-m", help="Model file [default: your trained model, else the bundled one]."),
+    ] = None,
+    stages_path: Annotated[
+        Path | None, typer.Option("--stages", help="stages.yaml for the rule wording [default: the model's own].")
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="Below this confidence a post is 'none' [default: the model's, from CV]."),
+    ] = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.csv,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    encoding: Annotated[str, typer.Option(help="Input encoding (a BOM is always removed).")] = "utf-8-sig",
+    delimiter: Annotated[str | None, typer.Option(help="Input delimiter [default: sniffed].")] = None,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Rows read and classified at a time.")] = 20_000,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+) -> None:
+    """Add each framework's stage, confidence and engagement rule to every post of a CSV.
+
+    Writes every input column unchanged, then F_stage, F_confidence and F_rule for each
+    framework F, one row per input row, in order. Only data goes to stdout.
+
+    Example: journey classify examples/posts.csv --format tsv | head
+    """
+    from .classify import classify_chunks
+    from .model import load_model
+    from .reading import read_posts
+    from .stages import load_stages
+    from .writing import replacing, write_table
+
+    with _errors_as_exit_codes():
+        if output is not None and file != "-" and _same_file(Path(file), output):
+            raise JourneyError(f"--output {output} is the input file; write to another file so the input is kept")
+        # The input is opened first: a wrong path or column is reported before the model loads.
+        table = read_posts(file, text_column=text_column, encoding=encoding, delimiter=delimiter, chunk_size=chunk_size)
+        model = load_model(model_path)
+        stages = load_stages(stages_path) if stages_path else model.stages
+        model.check_stages(stages)
+        thresholds = dict.fromkeys(stages.framework_ids, threshold) if threshold is not None else None
+        results = classify_chunks(model, table.chunks, table.text_column, stages=stages, thresholds=thresholds)
+        results = _with_progress(results, enabled=not quiet and sys.stderr.isatty())
+        if output is None:
+            rows = write_table(results, sys.stdout, output_format.value)
+            sys.stdout.flush()
+        else:
+            with replacing(output) as stream:
+                rows = write_table(results, stream, output_format.value)
+        if not quiet:
+            where = f" to {output}" if output is not None else ""
+            _say(f"Classified {rows} posts from {table.name}{where} (text column '{table.text_column}').")
+
+
+@app.command()
+def train(
+    labelled: Annotated[
+        str,
+        typer.Argument(
+            metavar="LABELLED", help="CSV with a text column and one label column per framework.", show_default=False
+        ),
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Save the model here [default: your journey model file].")
+    ] = None,
+    stages_path: Annotated[
+        Path | None, typer.Option("--stages", help="Stages YAML [default: the bundled one].")
+    ] = None,
+    text_column: Annotated[
+        str | None, typer.Option("--text-column", "-t", help="Column with the post text [default: found by name].")
+    ] = None,
+    folds: Annotated[int, typer.Option(min=2, max=20, help="Cross-validation folds for the reported scores.")] = 5,
+    encoding: Annotated[str, typer.Option(help="Input encoding (a BOM is always removed).")] = "utf-8-sig",
+    delimiter: Annotated[str | None, typer.Option(help="Input delimiter [default: sniffed].")] = None,
+) -> None:
+    """Train a model on labelled posts, report cross-validated quality, and save it.
+
+    LABELLED has a text column and a label column per framework (lifecycle, social); a row may
+    leave a label blank. Scores go to stderr; afterwards a plain `journey classify` uses the
+    new model unless you saved it elsewhere with --output.
+
+    Example: journey train examples/labelled.csv
+    """
+    import pandas as pd
+
+    from .model import save_model, user_model_path
+    from .reading import read_posts
+    from .scoring import format_scores
+    from .stages import default_stages_path, load_stages
+    from .training import train_model
+
+    with _errors_as_exit_codes():
+        stages_file = stages_path or default_stages_path()
+        stages = load_stages(stages_file)
+        table = read_posts(labelled, text_column=text_column, encoding=encoding, delimiter=delimiter)
+        frame = pd.concat(list(table.chunks), ignore_index=True)
+        model = train_model(
+            frame,
+            stages,
+            stages_file.read_text(encoding="utf-8-sig"),
+            text_column=table.text_column,
+            folds=folds,
+            progress=_say,
+        )
+        for framework_id, scores in model.metadata["cv"]["scores"].items():
+            title = f"\n{framework_id}: {folds}-fold cross-validation (none below confidence {scores['threshold']:.3f})"
+            _say(format_scores(title, scores))
+        target = output or user_model_path()
+        save_model(model, target)
+        _say(f"\nSaved the model to {_shown(target)}")
+        if output is None:
+            _say("A plain `journey classify` now uses it. To return to the bundled model: journey model --reset")
+        else:
+            _say(f"Use it with: journey classify --model {_shown(target)} POSTS.csv")
+
+
+@app.command("model")
+def model_info(
+    model_path: Annotated[
+        Path | None, typer.Option("--model", "-m", help="Model file [default: the active one].")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="All the model's metadata as JSON.")] = False,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Delete your trained model so the bundled one is used again.")
+    ] = False,
+) -> None:
+    """Show which model `journey classify` uses, what it was trained on and how well it scored.
+
+    Example: journey model --reset
+    """
+    from .model import BUNDLED_MODEL, active_model_path, load_model, user_model_path
+    from .training import describe_model
+
+    with _errors_as_exit_codes():
+        if reset:
+            user_model = user_model_path()
+            if user_model.exists():
+                user_model.unlink()
+                _say(f"Removed {_shown(user_model)}; journey classify uses the bundled model again.")
+            else:
+                _say("No trained model to remove; journey classify already uses the bundled model.")
+            return
+        path = model_path or active_model_path()
+        model = load_model(path)
+        kind = "bundled" if path.resolve() == BUNDLED_MODEL.resolve() else "trained"
+        info = {"path": str(path), "kind": kind, **describe_model(model)}
+        if as_json:
+            typer.echo(json.dumps(info, indent=2))
+            return
+        data = info["training_data"]
+        lines = [
+            f"model     {_shown(path) if kind == 'trained' else 'bundled with journey'} ({kind})",
+            f"created   {info['created']} with scikit-learn {info['versions']['scikit-learn']}",
+            f"trained   on {data['rows']} posts (data sha256 {data['sha256'][:12]})",
+        ]
+        for framework_id, stage_ids in info["stages"].items():
+            scores = info["cv"]["scores"].get(framework_id)
+            quality = (
+                f"CV macro-F1 {scores['macro_f1']:.3f}, accuracy {scores['accuracy']:.3f}, "
+                f"none below {scores['threshold']:.3f}"
+                if scores
+                else "not trained"
+            )
+            lines.append(f"{framework_id:<10}{quality}; stages: {', '.join(stage_ids)}")
+        typer.echo("\n".join(lines))
+
+
+class _errors_as_exit_codes:
+    """Library errors become one `Error:` line and exit 1; Ctrl-C exits 130 quietly."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, trace) -> bool:  # type: ignore[no-untyped-def]
+        if isinstance(error, JourneyError):
+            _say(f"Error: {error}")
+            raise typer.Exit(1)
+        if isinstance(error, KeyboardInterrupt):
+            _say("Interrupted.")
+            raise typer.Exit(130)
+        return False
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return first.exists() and second.exists() and first.samefile(second)
+    except OSError:
+        return False
+
+
+def _with_progress(chunks, enabled: bool):  # type: ignore[no-untyped-def]
+    done = 0
+    for chunk in chunks:
+        done += len(chunk)
+        if enabled:
+            sys.stderr.write(f"\r{done:,} posts classified")
+            sys.stderr.flush()
+        yield chunk
+    if enabled and done:
+        sys.stderr.write("\n")
+
+
+def main() -> None:
+    """Console entry point."""
+    if hasattr(signal, "SIGPIPE"):
+        # `journey classify big.csv | head` should end quietly, as other Unix tools do.
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    app()

@@ -1,0 +1,46 @@
+"""The model that ships in the package: in step with the corpus and stages, and useful on real posts."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from journey_cli import classify_texts, load_model, load_stages
+from journey_cli.model import BUNDLED_MODEL
+from journey_cli.scoring import score_stages
+from journey_cli.stages import default_stages_path
+from journey_cli.training import data_fingerprint, read_labelled
+
+from .conftest import EXAMPLES, ROOT
+
+REBUILD = "rebuild it: journey train examples/labelled.csv --output journey_cli/default_model.skops"
+REAL_POSTS = ROOT.parent / "shared" / "data" / "real_dev.csv"
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return load_model(BUNDLED_MODEL)
+
+
+def test_bundled_model_was_trained_on_the_current_corpus(bundled):
+    stages = load_stages()
+    corpus = read_labelled(pd.read_csv(EXAMPLES / "labelled.csv", dtype=str, keep_default_na=False), stages)
+    assert bundled.metadata["training_data"]["sha256"] == data_fingerprint(corpus), REBUILD
+
+
+def test_bundled_model_carries_the_current_stages(bundled):
+    assert bundled.stages_yaml == default_stages_path().read_text(encoding="utf-8"), REBUILD
+
+
+def test_bundled_model_is_useful_on_real_posts_it_never_saw(bundled):
+    if not REAL_POSTS.exists():
+        pytest.skip(f"{REAL_POSTS} is not beside this checkout")
+    real = pd.read_csv(REAL_POSTS, dtype=str, keep_default_na=False)
+    predicted = classify_texts(bundled, real["text"])
+    for framework_id in ("lifecycle", "social"):
+        scores = score_stages(
+            real[framework_id], predicted[f"{framework_id}_stage"], bundled.stages.stage_ids()[framework_id]
+        )
+        # A floor against regressions, well above chance (about 0.14 macro-F1 for 7 stages).
+        assert scores["macro_f1"] > 0.45, (framework_id, scores["macro_f1"])
+        assert scores["accuracy"] > 0.6, (framework_id, scores["accuracy"])

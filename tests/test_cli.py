@@ -1,0 +1,186 @@
+"""The `journey` command line, run the way a user runs it (through typer's CliRunner)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from journey_cli import __version__
+from journey_cli.cli import app
+
+from .conftest import DATA, EXAMPLES, ROOT
+
+RESULT_COLUMNS = [
+    "lifecycle_stage", "lifecycle_confidence", "lifecycle_rule",
+    "social_stage", "social_confidence", "social_rule",
+]  # fmt: skip
+GOLDEN = DATA / "mini_classified.csv"
+
+
+def classify(runner, mini_model_path, *args, input=None):
+    return runner.invoke(app, ["classify", *args, "--model", str(mini_model_path)], input=input)
+
+
+@pytest.mark.parametrize("source", ["file", "stdin"])
+def test_classify_keeps_every_row_and_column_and_adds_the_results(runner, mini_model_path, source):
+    posts = EXAMPLES / "posts.csv"
+    if source == "file":
+        result = classify(runner, mini_model_path, str(posts))
+    else:
+        result = classify(runner, mini_model_path, "-", input=posts.read_bytes())
+    assert result.exit_code == 0, result.stderr
+    original = pd.read_csv(posts, dtype=str, keep_default_na=False)
+    output = pd.read_csv(io.StringIO(result.stdout), dtype=str, keep_default_na=False)
+    assert list(output.columns) == list(original.columns) + RESULT_COLUMNS
+    pd.testing.assert_frame_equal(output[original.columns], original)
+    assert output["lifecycle_stage"].isin(["realisation", "awareness", "evaluation", "transaction",
+                                           "consumption", "service", "none"]).all()  # fmt: skip
+    confidences = output["social_confidence"].astype(float)
+    assert confidences.between(0, 1).all()
+    assert output["social_rule"].str.len().gt(10).all()
+    empty = output["text"] == ""
+    assert (output.loc[empty, ["lifecycle_stage", "social_stage"]] == "none").all().all()
+    assert f"Classified {len(original)} posts" in result.stderr
+
+
+def test_golden_output_of_a_fixed_model(runner, mini_model_path):
+    result = classify(runner, mini_model_path, str(DATA / "mini_posts.csv"), "--quiet")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == "", "--quiet writes nothing to stderr"
+    if os.environ.get("JOURNEY_UPDATE_GOLDEN"):
+        GOLDEN.write_text(result.stdout, encoding="utf-8")
+    assert result.stdout == GOLDEN.read_text(encoding="utf-8"), "if intended: JOURNEY_UPDATE_GOLDEN=1 pytest"
+
+
+@pytest.mark.parametrize("fmt", ["tsv", "jsonl"])
+def test_other_formats_hold_the_same_rows(runner, mini_model_path, fmt):
+    csv_out = classify(runner, mini_model_path, str(DATA / "mini_posts.csv"), "-q").stdout
+    expected = pd.read_csv(io.StringIO(csv_out), dtype=str, keep_default_na=False)
+    result = classify(runner, mini_model_path, str(DATA / "mini_posts.csv"), "-q", "--format", fmt)
+    assert result.exit_code == 0, result.stderr
+    if fmt == "tsv":
+        output = pd.read_csv(io.StringIO(result.stdout), sep="\t", dtype=str, keep_default_na=False)
+    else:
+        lines = result.stdout.splitlines()
+        assert len(lines) == len(expected)
+        output = pd.DataFrame([json.loads(line) for line in lines]).astype(str)
+        output["lifecycle_confidence"] = expected["lifecycle_confidence"]
+        output["social_confidence"] = expected["social_confidence"]
+    pd.testing.assert_frame_equal(output, expected)
+
+
+def test_output_file_is_written_and_the_input_is_never_overwritten(runner, mini_model_path, tmp_path):
+    posts = tmp_path / "posts.csv"
+    posts.write_bytes((DATA / "mini_posts.csv").read_bytes())
+    out = tmp_path / "out.csv"
+    result = classify(runner, mini_model_path, str(posts), "--output", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert pd.read_csv(out).shape[0] == pd.read_csv(posts).shape[0]
+    before = posts.read_bytes()
+    result = classify(runner, mini_model_path, str(posts), "--output", str(posts))
+    assert result.exit_code == 1
+    assert "is the input file" in result.stderr
+    assert posts.read_bytes() == before
+
+
+def test_threshold_option_makes_unsure_posts_none(runner, mini_model_path):
+    result = classify(runner, mini_model_path, str(DATA / "mini_posts.csv"), "-q", "--threshold", "1")
+    output = pd.read_csv(io.StringIO(result.stdout))
+    assert set(output["lifecycle_stage"]) == {"none"} and set(output["social_stage"]) == {"none"}
+
+
+def test_text_column_option_and_error(runner, mini_model_path, tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text("id,caption_text\n1,where can I buy a decent used bike\n")
+    result = classify(runner, mini_model_path, str(path))
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "Error: no text column found; columns are id, caption_text; pass --text-column NAME"
+    )
+    result = classify(runner, mini_model_path, str(path), "--text-column", "caption_text", "-q")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0].startswith("id,caption_text,lifecycle_stage")
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["classify", "absent.csv"], 1, "Error: file not found: absent.csv"),
+        (["classify", "examples/posts.csv", "--model", "absent.skops"], 1, "Error: model file not found"),
+        (["classify", "examples/posts.csv", "--threshold", "2"], 2, "Invalid value for '--threshold'"),
+        (["classify", "examples/posts.csv", "--format", "xml"], 2, "Invalid value for '--format'"),
+        (["classify"], 2, "Missing argument 'FILE'"),
+        (["train", "absent.csv"], 1, "Error: file not found: absent.csv"),
+        (["train", "examples/posts.csv"], 1, "Error: no label column"),
+        (["train", "examples/labelled.csv", "--folds", "1"], 2, "Invalid value for '--folds'"),
+        (["classify", "examples/posts.csv", "--stages", "absent.yaml"], 1, "Error: stages file not found"),
+    ],
+)
+def test_bad_input_gets_one_clear_line_and_an_exit_code(runner, args, code, message, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    result = runner.invoke(app, args)
+    assert result.exit_code == code
+    assert message in result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    if code == 1:
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_train_then_plain_classify_uses_the_new_model_and_reset_goes_back(runner, tmp_path, journey_home):
+    result = runner.invoke(app, ["train", str(DATA / "mini_labelled.csv"), "--folds", "3"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "", "training reports go to stderr"
+    saved = journey_home / "model.skops"
+    assert saved.exists()
+    assert f"Saved the model to {saved}" in result.stderr
+    assert "journey model --reset" in result.stderr
+    assert re.search(r"lifecycle: 3-fold cross-validation", result.stderr)
+    assert re.search(r"macro-F1 \d\.\d{3}", result.stderr)
+
+    info = json.loads(runner.invoke(app, ["model", "--json"]).stdout)
+    assert info["path"] == str(saved) and info["kind"] == "trained"
+    assert info["training_data"]["rows"] == 84
+
+    result = runner.invoke(app, ["model", "--reset"])
+    assert result.exit_code == 0 and not saved.exists()
+    assert json.loads(runner.invoke(app, ["model", "--json"]).stdout)["kind"] == "bundled"
+    assert "bundled with journey" in runner.invoke(app, ["model"]).stdout
+
+
+def test_train_with_output_leaves_the_active_model_alone(runner, tmp_path, journey_home):
+    target = tmp_path / "team.skops"
+    result = runner.invoke(app, ["train", str(DATA / "mini_labelled.csv"), "--folds", "3", "-o", str(target)])
+    assert result.exit_code == 0, result.stderr
+    assert target.exists() and not (journey_home / "model.skops").exists()
+    assert f"journey classify --model {target}" in result.stderr
+
+
+def test_version_and_help_with_an_example_for_every_command(runner):
+    result = runner.invoke(app, ["--version"])
+    assert result.stdout.strip() == f"journey {__version__}"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for command in app.registered_commands:
+        name = command.name or command.callback.__name__
+        help_text = runner.invoke(app, [name, "-h"]).stdout
+        assert "Example: journey" in help_text, name
+        assert f"journey {name}" in readme, f"README does not show `journey {name}`"
+
+
+def test_python_m_and_quiet_end_when_the_reader_closes_the_pipe():
+    # `journey classify | head` must end quietly: no BrokenPipeError traceback.
+    command = [sys.executable, "-m", "journey_cli", "classify", str(EXAMPLES / "posts.csv")]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        process.stdout.readline()
+        process.stdout.close()
+        stderr = process.stderr.read().decode()
+        process.wait(timeout=60)
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr
