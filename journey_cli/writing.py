@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -27,7 +28,16 @@ def write_table(chunks: Iterable[pd.DataFrame], out: IO[str], fmt: str = "csv") 
                 # pandas ends each block of lines with a newline itself.
                 chunk.to_json(out, orient="records", lines=True, force_ascii=False)
         else:
-            chunk.to_csv(out, sep="\t" if fmt == "tsv" else ",", index=False, header=index == 0, lineterminator="\n")
+            chunk.to_csv(
+                out,
+                sep="\t" if fmt == "tsv" else ",",
+                index=False,
+                header=index == 0,
+                lineterminator="\n",
+                # With "\n" line ends, Python's csv writer does not quote a lone "\r" in a cell,
+                # and a reader would split the row there: quote every cell of such a chunk.
+                quoting=csv.QUOTE_ALL if _has_carriage_return(chunk) else csv.QUOTE_MINIMAL,
+            )
         rows += len(chunk)
     return rows
 
@@ -56,6 +66,11 @@ def replacing(path: str | Path, mode: str = "w", encoding: str | None = "utf-8")
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _has_carriage_return(chunk: pd.DataFrame) -> bool:
+    text_columns = chunk.select_dtypes(include=["object", "string"])
+    return any(text_columns[column].str.contains("\r", regex=False).any() for column in text_columns)
 
 
 def _current_umask() -> int:

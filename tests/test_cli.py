@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -184,3 +185,10 @@ def test_python_m_and_quiet_end_when_the_reader_closes_the_pipe():
         stderr = process.stderr.read().decode()
         process.wait(timeout=60)
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+
+
+def test_a_lone_carriage_return_in_a_cell_survives(runner, mini_model_path):
+    # Old Mac line ends inside a field: unquoted, a CSV reader would split the row there.
+    result = classify(runner, mini_model_path, "-", "-q", input=b'id,text\r\n1,"one\rtwo"\r\n')
+    rows = list(csv.reader(io.StringIO(result.stdout, newline="")))
+    assert rows[1][:2] == ["1", "one\rtwo"] and len(rows) == 2

@@ -1,0 +1,40 @@
+"""The README shows real runs: its transcripts must still print what they show."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from journey_cli import load_model
+from journey_cli.model import BUNDLED_MODEL
+
+from .conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+TRANSCRIPTS = re.findall(r"```\n\$ (.+?)\n(.*?)```", README, re.S)
+QUICK = [
+    (command, shown) for command, shown in TRANSCRIPTS if command.startswith(("journey classify", "journey model"))
+]
+
+
+def test_the_readme_has_transcripts_to_check():
+    assert len(QUICK) >= 3
+
+
+@pytest.mark.skipif(shutil.which("journey") is None, reason="the journey command is not installed")
+@pytest.mark.parametrize(("command", "shown"), QUICK, ids=[command for command, _ in QUICK])
+def test_readme_transcript_prints_what_it_shows(command, shown, tmp_path):
+    # Run in a copy of examples/ so that --output files land outside the checkout.
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    result = subprocess.run(command, shell=True, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert result.stdout + result.stderr == shown
+
+
+def test_readme_training_figures_are_the_bundled_models():
+    (shown,) = [shown for command, shown in TRANSCRIPTS if command == "journey train examples/labelled.csv"]
+    scores = load_model(BUNDLED_MODEL).metadata["cv"]["scores"]
+    printed = re.findall(r"macro-F1 (\d\.\d{3})", shown)
+    assert printed == [f"{scores[f]['macro_f1']:.3f}" for f in ("lifecycle", "social")]

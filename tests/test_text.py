@@ -1,0 +1,18 @@
+"""Text normalisation: variants that mean the same thing look the same to the model."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from journey_cli.text import normalise_texts
+
+
+def test_urls_handles_numbers_and_stretched_letters_are_folded():
+    texts = pd.Series(["@Delta flight 1234 was SOOOO late http://t.co/abc &amp; no wifi", None, "   "])
+    assert normalise_texts(texts).tolist() == ["_user_ flight 0 was soo late _url_ & no wifi", "", ""]
+
+
+def test_emails_keep_their_shape_and_hashtags_stay():
+    assert normalise_texts(pd.Series(["mail me at a.b@example.com #fail"])).tolist() == [
+        "mail me at a.b@example.com #fail"
+    ]
