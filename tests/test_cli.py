@@ -192,3 +192,50 @@ def test_a_lone_carriage_return_in_a_cell_survives(runner, mini_model_path):
     result = classify(runner, mini_model_path, "-", "-q", input=b'id,text\r\n1,"one\rtwo"\r\n')
     rows = list(csv.reader(io.StringIO(result.stdout, newline="")))
     assert rows[1][:2] == ["1", "one\rtwo"] and len(rows) == 2
+
+
+CUSTOM_STAGES = """
+frameworks:
+  intent:
+    name: Buying intent
+    description: Whether the author is about to buy or already owns it.
+    stages:
+      - {id: shopping, name: Shopping, description: d, customer_wants: w, rule: Help them choose., avoid: a}
+      - {id: owner, name: Owner, description: d, customer_wants: w, rule: Look after them., avoid: a}
+      - {id: none, name: No journey, description: d, customer_wants: w, rule: Keep listening., avoid: a}
+"""
+
+
+def test_a_team_trains_and_classifies_with_its_own_framework(runner, tmp_path):
+    mini = pd.read_csv(DATA / "mini_labelled.csv", dtype=str, keep_default_na=False)
+    mini["intent"] = "shopping"
+    mini.loc[mini["lifecycle"].isin(["consumption", "service"]), "intent"] = "owner"
+    mini.loc[mini["lifecycle"] == "none", "intent"] = "none"
+    mini[["text", "intent"]].to_csv(tmp_path / "intent.csv", index=False)
+    (tmp_path / "intent.yaml").write_text(CUSTOM_STAGES)
+    model = tmp_path / "intent.skops"
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            str(tmp_path / "intent.csv"),
+            "--stages",
+            str(tmp_path / "intent.yaml"),
+            "-o",
+            str(model),
+            "--folds",
+            "3",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "intent: 3-fold cross-validation" in result.stderr
+    result = runner.invoke(app, ["classify", str(DATA / "mini_posts.csv"), "--model", str(model), "-q"])
+    assert result.exit_code == 0, result.stderr
+    output = pd.read_csv(io.StringIO(result.stdout), dtype=str, keep_default_na=False)
+    assert list(output.columns[-3:]) == ["intent_stage", "intent_confidence", "intent_rule"]
+    assert set(output["intent_stage"]) <= {"shopping", "owner", "none"}
+    # The default stages have other ids: using them with this model is refused.
+    result = runner.invoke(
+        app, ["classify", str(DATA / "mini_posts.csv"), "--model", str(model), "--stages", str(ROOT / "stages.yaml")]
+    )
+    assert result.exit_code == 1 and "trained for other stages" in result.stderr
