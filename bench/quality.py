@@ -1,10 +1,14 @@
 """Compare candidate pipelines on the team corpus (cross-validated) and on real posts (held out).
 
+    pip install -r bench/requirements.txt     # fastText, the outside peer
     python bench/quality.py [--real ../shared/data/real_dev.csv] [--only NAME ...]
 
-Every candidate is trained exactly as `journey train` trains (same normalisation, same
-cross-validated `none` threshold), on examples/labelled.csv only; the real posts are never
-trained on. Prints one table: CV macro-F1 per framework, then macro-F1 and accuracy on real posts.
+Every scikit-learn candidate is trained exactly as `journey train` trains (same normalisation,
+calibration, decoding and cross-validated `none` threshold), on examples/labelled.csv only; the
+real posts are never trained on. The default is also scored with its two frameworks decided
+independently and jointly. fastText (supervised, word 1-2-grams) runs on the same folds and
+normalised text, taking its top label. Prints one table: CV macro-F1 per framework, then
+macro-F1 and accuracy on the real posts.
 """
 
 from __future__ import annotations
@@ -14,18 +18,24 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 from sklearn.naive_bayes import ComplementNB
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
-from journey_cli import classify_texts, load_stages, train_model
+from journey_cli import load_stages, train_model
+from journey_cli.decoding import decode
 from journey_cli.model import build_pipeline
 from journey_cli.scoring import score_stages
 from journey_cli.stages import default_stages_path
+from journey_cli.text import normalise_texts
+
+FRAMEWORKS = ("lifecycle", "social")
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,6 +72,51 @@ CANDIDATES = {
 }
 
 
+def row(name: str, cv: dict[str, float], real: dict[str, dict[str, float]] | None, seconds: float) -> str:
+    line = f"{name:<46}" + "".join(f"{cv[f]:>8.3f}" for f in FRAMEWORKS)
+    if real is not None:
+        line += "".join(f"{real[f]['macro_f1']:>12.3f}" for f in FRAMEWORKS)
+        line += "".join(f"{real[f]['accuracy']:>12.3f}" for f in FRAMEWORKS)
+    return line + f"{seconds:>7.0f}"
+
+
+def score_real(stages, real: pd.DataFrame, predicted: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    return {f: score_stages(real[f], predicted[f], stages.frameworks[f].stage_ids) for f in FRAMEWORKS}
+
+
+def fasttext_scores(labelled: pd.DataFrame, real: pd.DataFrame | None, stages, folds: int = 5):
+    """fastText on the same normalised text and stratified folds, top label, no threshold."""
+    import tempfile
+
+    import fasttext
+
+    def fit(texts: pd.Series, labels: np.ndarray):
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as handle:
+            for text, label in zip(texts, labels, strict=True):
+                handle.write(f"__label__{label} {text}\n")
+        return fasttext.train_supervised(handle.name, epoch=25, lr=0.5, wordNgrams=2, minCount=1, verbose=0, seed=0)
+
+    def predict(model, texts: pd.Series) -> np.ndarray:
+        labels, _ = model.predict([t.replace("\n", " ") for t in texts], k=1)
+        return np.array([label[0].removeprefix("__label__") for label in labels], dtype=object)
+
+    texts = normalise_texts(labelled["text"])
+    cv, real_scores, real_predicted = {}, None, {}
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    for framework_id in FRAMEWORKS:
+        labels = labelled[framework_id].to_numpy()
+        predicted = np.empty(len(labels), dtype=object)
+        for train_rows, test_rows in splitter.split(texts, labels):
+            model = fit(texts.iloc[train_rows], labels[train_rows])
+            predicted[test_rows] = predict(model, texts.iloc[test_rows])
+        cv[framework_id] = score_stages(labels, predicted, stages.frameworks[framework_id].stage_ids)["macro_f1"]
+        if real is not None:
+            real_predicted[framework_id] = predict(fit(texts, labels), normalise_texts(real["text"]))
+    if real is not None:
+        real_scores = score_real(stages, real, real_predicted)
+    return cv, real_scores
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--labelled", type=Path, default=ROOT / "examples" / "labelled.csv")
@@ -85,17 +140,36 @@ def main() -> None:
             continue
         started = time.perf_counter()
         model = train_model(labelled, stages, stages_yaml, pipeline=factory())
-        cv = model.metadata["cv"]["scores"]
-        row = f"{name:<46}{cv['lifecycle']['macro_f1']:>8.3f}{cv['social']['macro_f1']:>8.3f}"
+        cv = {f: model.metadata["cv"]["scores"][f]["macro_f1"] for f in FRAMEWORKS}
+        real_scores = None
         if real is not None:
-            predicted = classify_texts(model, real["text"])
-            real_scores = {
-                f: score_stages(real[f], predicted[f"{f}_stage"], stages.frameworks[f].stage_ids)
-                for f in ("lifecycle", "social")
-            }
-            row += f"{real_scores['lifecycle']['macro_f1']:>12.3f}{real_scores['social']['macro_f1']:>12.3f}"
-            row += f"{real_scores['lifecycle']['accuracy']:>12.3f}{real_scores['social']['accuracy']:>12.3f}"
-        print(row + f"{time.perf_counter() - started:>7.0f}", flush=True)
+            predicted = model.predict(real["text"])
+            real_scores = score_real(stages, real, {f: predicted[f].stages for f in FRAMEWORKS})
+        print(row(name, cv, real_scores, time.perf_counter() - started), flush=True)
+        if factory is build_pipeline:
+            # The same model with its frameworks decided the other way, for comparison.
+            joint = not model.metadata["joint"]
+            comparison = model.metadata["cv"]["joint_decoding"]
+            other = comparison["joint" if joint else "independent"]
+            real_scores = None
+            if real is not None:
+                decoded = decode(
+                    model.raw_probabilities(real["text"]),
+                    stages,
+                    temperatures=model.metadata["temperatures"],
+                    thresholds=model.thresholds,
+                    joint=joint,
+                )
+                real_scores = score_real(stages, real, {f: decoded[f].stages for f in FRAMEWORKS})
+            label = f"  same, decided {'jointly' if joint else 'independently'} (CV: mean)"
+            print(row(label, dict.fromkeys(FRAMEWORKS, other), real_scores, 0), flush=True)
+    if not args.only or any(part in "fastText" for part in args.only):
+        started = time.perf_counter()
+        try:
+            cv, real_scores = fasttext_scores(labelled, real, stages)
+            print(row("fastText supervised (outside peer)", cv, real_scores, time.perf_counter() - started))
+        except ImportError:
+            print("fastText not installed: pip install -r bench/requirements.txt", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .explain import explain_texts
 from .model import JourneyModel
 from .rules import stage_rules
 from .stages import Stages
@@ -25,19 +27,40 @@ def classify_texts(
     *,
     stages: Stages | None = None,
     thresholds: dict[str, float] | None = None,
+    explain: bool = False,
+    top_k: int = 0,
 ) -> pd.DataFrame:
-    """One row per text with the result columns; `stages` supplies the rule wording if given."""
+    """One row per text with the result columns; `stages` supplies the rule wording if given.
+
+    `explain` adds `F_why` per framework (the words that pushed the post into its stage);
+    `top_k` adds `F_next` (the next best stages with their confidences). Both come after the
+    standard columns.
+    """
     stages = stages or model.stages
     model.check_stages(stages)
     texts = pd.Series(list(texts) if not isinstance(texts, pd.Series) else texts, dtype=object)
-    predictions = model.predict(texts, thresholds)
-    rules = stage_rules(stages, {f: p.stages for f, p in predictions.items()})
-    columns = {}
+    extra: dict[str, list[str]] = {}
+    if explain or top_k:
+        explained = explain_texts(model, texts, words=5 if explain else 0, top_k=top_k, thresholds=thresholds)
+        decided = {
+            f: (np.array([e[f].stage for e in explained], dtype=object), np.array([e[f].confidence for e in explained]))
+            for f in stages.framework_ids
+        }
+        for framework_id in stages.framework_ids:
+            if explain:
+                extra[f"{framework_id}_why"] = [e[framework_id].pushes_text() for e in explained]
+            if top_k:
+                extra[f"{framework_id}_next"] = [e[framework_id].alternatives_text() for e in explained]
+    else:
+        decided = {f: (d.stages, d.confidences) for f, d in model.predict(texts, thresholds).items()}
+    rules = stage_rules(stages, {f: stage_ids for f, (stage_ids, _) in decided.items()})
+    columns: dict[str, object] = {}
     for framework_id in stages.framework_ids:
-        prediction = predictions[framework_id]
-        columns[f"{framework_id}_stage"] = prediction.stages
-        columns[f"{framework_id}_confidence"] = prediction.confidences.round(CONFIDENCE_DIGITS)
+        stage_ids, confidences = decided[framework_id]
+        columns[f"{framework_id}_stage"] = stage_ids
+        columns[f"{framework_id}_confidence"] = np.asarray(confidences, dtype=float).round(CONFIDENCE_DIGITS)
         columns[f"{framework_id}_rule"] = rules[framework_id]
+    columns.update(extra)
     return pd.DataFrame(columns, index=texts.index)
 
 
@@ -48,6 +71,8 @@ def classify_frame(
     *,
     stages: Stages | None = None,
     thresholds: dict[str, float] | None = None,
+    explain: bool = False,
+    top_k: int = 0,
 ) -> pd.DataFrame:
     """The input rows unchanged and in order, followed by the result columns."""
     stages = stages or model.stages
@@ -57,7 +82,9 @@ def classify_frame(
             f"the input already has column {clashes[0]} (is it journey output?); "
             "drop the stage, confidence and rule columns before classifying it again"
         )
-    results = classify_texts(model, frame[text_column], stages=stages, thresholds=thresholds)
+    results = classify_texts(
+        model, frame[text_column], stages=stages, thresholds=thresholds, explain=explain, top_k=top_k
+    )
     results.index = frame.index
     return pd.concat([frame, results], axis=1)
 
@@ -69,7 +96,11 @@ def classify_chunks(
     *,
     stages: Stages | None = None,
     thresholds: dict[str, float] | None = None,
+    explain: bool = False,
+    top_k: int = 0,
 ) -> Iterator[pd.DataFrame]:
     """Classify a stream of chunks lazily, so a file of any size needs the memory of one chunk."""
     for chunk in chunks:
-        yield classify_frame(model, chunk, text_column, stages=stages, thresholds=thresholds)
+        yield classify_frame(
+            model, chunk, text_column, stages=stages, thresholds=thresholds, explain=explain, top_k=top_k
+        )

@@ -85,6 +85,12 @@ def classify(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
     encoding: Annotated[str, typer.Option(help="Input encoding (a BOM is always removed).")] = "utf-8-sig",
     delimiter: Annotated[str | None, typer.Option(help="Input delimiter [default: sniffed].")] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Add F_why: the words that pushed each post into its stage.")
+    ] = False,
+    top_k: Annotated[
+        int, typer.Option("--top-k", min=0, max=10, help="Add F_next: the next K stages with their confidences.")
+    ] = 0,
     chunk_size: Annotated[int, typer.Option(min=1, help="Rows read and classified at a time.")] = 20_000,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
@@ -110,7 +116,15 @@ def classify(
         stages = load_stages(stages_path) if stages_path else model.stages
         model.check_stages(stages)
         thresholds = dict.fromkeys(stages.framework_ids, threshold) if threshold is not None else None
-        results = classify_chunks(model, table.chunks, table.text_column, stages=stages, thresholds=thresholds)
+        results = classify_chunks(
+            model,
+            table.chunks,
+            table.text_column,
+            stages=stages,
+            thresholds=thresholds,
+            explain=explain,
+            top_k=top_k,
+        )
         results = _with_progress(results, enabled=not quiet and sys.stderr.isatty())
         if output is None:
             rows = write_table(results, sys.stdout, output_format.value)
@@ -176,6 +190,13 @@ def train(
         for framework_id, scores in model.metadata["cv"]["scores"].items():
             title = f"\n{framework_id}: {folds}-fold cross-validation (none below confidence {scores['threshold']:.3f})"
             _say(format_scores(title, scores))
+            _say(f"  calibration error (ECE) {scores['ece']:.3f} after temperature {scores['temperature']:.2f}")
+        comparison = model.metadata["cv"]["joint_decoding"]
+        chosen = "jointly, within the crosswalk" if model.metadata["joint"] else "independently"
+        _say(
+            f"\nFrameworks are decided {chosen}: mean CV macro-F1 {comparison['joint']:.3f} joint, "
+            f"{comparison['independent']:.3f} independent."
+        )
         target = output or user_model_path()
         save_model(model, target)
         _say(f"\nSaved the model to {_shown(target)}")
@@ -183,6 +204,183 @@ def train(
             _say("A plain `journey classify` now uses it. To return to the bundled model: journey model --reset")
         else:
             _say(f"Use it with: journey classify --model {_shown(target)} POSTS.csv")
+
+
+@app.command()
+def explain(
+    texts: Annotated[list[str], typer.Argument(metavar="TEXT...", help="One or more posts.", show_default=False)],
+    model_path: Annotated[
+        Path | None,
+        typer.Option("--model", "-m", help="Model file [default: your trained model, else the bundled one]."),
+    ] = None,
+    top_k: Annotated[int, typer.Option("--top-k", min=0, max=10, help="Runners-up to show.")] = 2,
+    words: Annotated[int, typer.Option(min=1, max=30, help="Words to show per framework.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines, one per post.")] = False,
+) -> None:
+    """Show why a post gets its stages: the words that pushed it there, and the runners-up.
+
+    A word's push is how much it raised the log-probability of the stage (word and character
+    n-grams summed onto the words they come from).
+
+    Example: journey explain "@united lost my bag again, I want a refund"
+    """
+    import pandas as pd
+
+    from .explain import explain_texts
+    from .model import load_model
+    from .rules import stage_rules
+
+    with _errors_as_exit_codes():
+        model = load_model(model_path)
+        explained = explain_texts(model, pd.Series(texts, dtype=object), words=words, top_k=top_k)
+        for text, per_framework in zip(texts, explained, strict=True):
+            rules = stage_rules(model.stages, {f: [e.stage] for f, e in per_framework.items()})
+            if as_json:
+                record = {"text": text}
+                for framework_id, e in per_framework.items():
+                    record[framework_id] = {
+                        "stage": e.stage,
+                        "confidence": round(e.confidence, 4),
+                        "rule": rules[framework_id][0],
+                        "why": [{"word": w, "push": p} for w, p in e.pushes],
+                        "next": [{"stage": s, "confidence": round(p, 4)} for s, p in e.alternatives],
+                    }
+                typer.echo(json.dumps(record, ensure_ascii=False))
+                continue
+            lines = [text]
+            for framework_id, e in per_framework.items():
+                lines.append(f"  {framework_id}: {e.stage} ({e.confidence:.2f})  {rules[framework_id][0]}")
+                lines.append(f"    why:  {e.pushes_text() or '(no words: empty post)'}")
+                if e.alternatives:
+                    lines.append(f"    next: {e.alternatives_text()}")
+            typer.echo("\n".join(lines))
+
+
+@app.command()
+def suggest(
+    file: Annotated[
+        str, typer.Argument(metavar="FILE", help="CSV of unlabelled posts, or - for stdin.", show_default=False)
+    ],
+    count: Annotated[int, typer.Option("-n", "--count", min=1, help="How many posts to suggest.")] = 50,
+    model_path: Annotated[
+        Path | None,
+        typer.Option("--model", "-m", help="Model file [default: your trained model, else the bundled one]."),
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    text_column: Annotated[
+        str | None, typer.Option("--text-column", "-t", help="Column with the post text [default: found by name].")
+    ] = None,
+    encoding: Annotated[str, typer.Option(help="Input encoding (a BOM is always removed).")] = "utf-8-sig",
+    delimiter: Annotated[str | None, typer.Option(help="Input delimiter [default: sniffed].")] = None,
+) -> None:
+    """Pick the posts most worth labelling next: the least certain, and unlike each other.
+
+    Writes them as a CSV ready to label: your columns, an empty column per framework to fill in,
+    the model's guess and its uncertainty. Label them, add them to your training file, and
+    run `journey train` again.
+
+    Example: journey suggest new_posts.csv -n 100 -o to_label.csv
+    """
+    from .model import load_model
+    from .reading import read_posts
+    from .suggest import suggest_posts
+    from .writing import replacing, write_table
+
+    with _errors_as_exit_codes():
+        if output is not None and file != "-" and _same_file(Path(file), output):
+            raise JourneyError(f"--output {output} is the input file; write to another file so the input is kept")
+        table = read_posts(file, text_column=text_column, encoding=encoding, delimiter=delimiter)
+        model = load_model(model_path)
+        picked = suggest_posts(model, table.chunks, table.text_column, count)
+        if output is None:
+            write_table([picked], sys.stdout)
+        else:
+            with replacing(output) as stream:
+                write_table([picked], stream)
+        _say(f"Suggested {len(picked)} posts to label from {table.name}.")
+
+
+@app.command()
+def evaluate(
+    labelled: Annotated[
+        str, typer.Argument(metavar="LABELLED", help="CSV with a text column and label columns.", show_default=False)
+    ],
+    model_path: Annotated[
+        Path | None, typer.Option("--model", "-m", help="Model to test [default: the active one].")
+    ] = None,
+    cv: Annotated[
+        int | None,
+        typer.Option("--cv", min=2, max=20, help="Cross-validate training on LABELLED with K folds instead."),
+    ] = None,
+    stages_path: Annotated[
+        Path | None, typer.Option("--stages", help="Stages YAML for --cv [default: the bundled one].")
+    ] = None,
+    errors: Annotated[Path | None, typer.Option("--errors", help="Write the misclassified posts to this CSV.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Draw confusion matrices and reliability diagrams to a PNG.")
+    ] = None,
+    text_column: Annotated[
+        str | None, typer.Option("--text-column", "-t", help="Column with the post text [default: found by name].")
+    ] = None,
+    encoding: Annotated[str, typer.Option(help="Input encoding (a BOM is always removed).")] = "utf-8-sig",
+    delimiter: Annotated[str | None, typer.Option(help="Input delimiter [default: sniffed].")] = None,
+) -> None:
+    """Measure quality on labelled posts: per-stage precision, recall, F1, confusion and calibration.
+
+    Tests a saved model on posts it never saw, or with --cv K cross-validates training on the
+    file, exactly as `journey train` reports it.
+
+    Example: journey evaluate my_labelled.csv --errors wrong.csv --plot quality.png
+    """
+    import pandas as pd
+
+    from .evaluation import (
+        cross_validate_labelled,
+        evaluate_model,
+        evaluation_report,
+        format_confusion,
+        plot_evaluation,
+    )
+    from .model import load_model
+    from .reading import read_posts
+    from .scoring import format_scores
+    from .stages import load_stages
+    from .writing import replacing
+
+    with _errors_as_exit_codes():
+        if cv is not None and model_path is not None:
+            raise JourneyError("--cv trains new models on the file; it cannot be combined with --model")
+        table = read_posts(labelled, text_column=text_column, encoding=encoding, delimiter=delimiter)
+        frame = pd.concat(list(table.chunks), ignore_index=True)
+        if cv is not None:
+            stages = load_stages(stages_path)
+            results = cross_validate_labelled(frame, stages, folds=cv, text_column=table.text_column, progress=_say)
+            how = f"{cv}-fold cross-validation on {table.name}"
+        else:
+            model = load_model(model_path)
+            results = evaluate_model(model, frame, text_column=table.text_column)
+            how = f"model tested on {table.name}"
+        if errors is not None:
+            with replacing(errors) as stream:
+                wrong = pd.concat([result.errors() for result in results.values()], ignore_index=True)
+                wrong.to_csv(stream, index=False, lineterminator="\n")
+            _say(f"Wrote {len(wrong)} misclassified posts to {errors}")
+        if plot is not None:
+            plot_evaluation(results, plot)
+            _say(f"Drew the confusion matrices and reliability diagrams to {plot}")
+        if as_json:
+            typer.echo(json.dumps(evaluation_report(results), indent=2))
+            return
+        blocks = []
+        for framework_id, result in results.items():
+            scores = result.scores()
+            blocks.append(
+                format_scores(f"{framework_id}: {how}", scores)
+                + f"\n  calibration error (ECE) {scores['ece']:.3f}\n\n"
+                + format_confusion(result.confusion())
+            )
+        typer.echo("\n\n".join(blocks))
 
 
 @app.command("model")

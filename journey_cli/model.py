@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from .decoding import Decoded, decode
 from .errors import ModelError
 from .stages import NONE, Stages, parse_stages
 from .text import normalise_texts
@@ -49,15 +50,6 @@ def build_pipeline() -> Pipeline:
 
 
 @dataclass
-class Prediction:
-    """One framework's result for a batch of posts."""
-
-    stages: np.ndarray
-    confidences: np.ndarray
-    probabilities: pd.DataFrame = field(repr=False)
-
-
-@dataclass
 class JourneyModel:
     """Fitted pipelines per framework, the stages they were trained for, and how they were made."""
 
@@ -70,35 +62,39 @@ class JourneyModel:
     def thresholds(self) -> dict[str, float]:
         return dict(self.metadata.get("thresholds", {}))
 
-    def predict(self, texts: pd.Series, thresholds: dict[str, float] | None = None) -> dict[str, Prediction]:
-        """Stage and confidence per framework for every text.
-
-        A post whose best stage has a probability under the framework's threshold gets `none`;
-        an empty post always gets `none` with confidence 1. The confidence is the model's
-        probability for the stage it reports.
-        """
-        thresholds = {**self.thresholds, **(thresholds or {})}
+    def raw_probabilities(self, texts: pd.Series) -> dict[str, pd.DataFrame]:
+        """Each framework's uncalibrated class probabilities; empty posts get all zeros."""
         texts = texts.reset_index(drop=True)
         normalised = normalise_texts(texts)
-        blank = (normalised.str.len() == 0).to_numpy()
+        filled = (normalised.str.len() > 0).to_numpy()
         results = {}
         for framework_id, pipeline in self.pipelines.items():
-            classes = list(pipeline.classes_)
-            probabilities = np.zeros((len(texts), len(classes)))
-            if (~blank).any():
-                probabilities[~blank] = pipeline.predict_proba(normalised[~blank])
-            best = probabilities.argmax(axis=1)
-            stages = np.asarray(classes, dtype=object)[best]
-            confidences = probabilities[np.arange(len(texts)), best]
-            unsure = confidences < thresholds.get(framework_id, 0.0)
-            if NONE in classes:
-                none_column = classes.index(NONE)
-                stages[unsure] = NONE
-                confidences = np.where(unsure, probabilities[:, none_column], confidences)
-            stages[blank] = NONE
-            confidences[blank] = 1.0
-            results[framework_id] = Prediction(stages, confidences, pd.DataFrame(probabilities, columns=classes))
+            values = np.zeros((len(texts), len(pipeline.classes_)))
+            if filled.any():
+                values[filled] = pipeline.predict_proba(normalised[filled])
+            results[framework_id] = pd.DataFrame(values, columns=list(pipeline.classes_))
         return results
+
+    def predict(self, texts: pd.Series, thresholds: dict[str, float] | None = None) -> dict[str, Decoded]:
+        """Stage and confidence per framework for every text, decoded as the model was tuned to.
+
+        Probabilities are calibrated with the temperature fitted in training; linked frameworks
+        are decided jointly if that scored better; a stage under the framework's threshold
+        becomes `none`. An empty post always gets `none` with confidence 1.
+        """
+        texts = texts.reset_index(drop=True)
+        blank = (normalise_texts(texts).str.len() == 0).to_numpy()
+        decoded = decode(
+            self.raw_probabilities(texts),
+            self.stages,
+            temperatures=self.metadata.get("temperatures"),
+            thresholds={**self.thresholds, **(thresholds or {})},
+            joint=bool(self.metadata.get("joint", False)),
+        )
+        for result in decoded.values():
+            result.stages[blank] = NONE
+            result.confidences[blank] = 1.0
+        return decoded
 
     def check_stages(self, stages: Stages) -> None:
         """Refuse stages whose framework or stage ids differ from the ones this model learnt."""

@@ -16,7 +16,8 @@ _REPLACEMENTS = (
     (r"&lt;", "<"),
     (r"&gt;", ">"),
     (r"&#39;|&#039;|&apos;", "'"),
-    (r"(?:https?://|www\.)\S+", " _url_ "),
+    # Links, including the {link} placeholder that anonymised exports put in their place.
+    (r"(?:https?://|www\.)\S+|\{link\}", " _url_ "),
     (r"(?<![\w@])@\w+", " _user_ "),
     (r"\d+", "0"),
     (r"(\w)\1{2,}", r"\1\1"),

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata as package_metadata
 from typing import Any
@@ -13,9 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
+from .calibration import expected_calibration_error, fit_temperature
+from .decoding import Decoded, decode
 from .errors import DataError
 from .model import JourneyModel, build_pipeline
 from .scoring import score_stages
@@ -64,6 +68,58 @@ def data_fingerprint(table: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
+@dataclass
+class OutOfFold:
+    """Cross-validated class probabilities for every post, and the labels to score them against."""
+
+    table: pd.DataFrame  # the posts used (non-empty text), with their label columns and input index
+    probabilities: dict[str, pd.DataFrame]  # per framework, one row per post of `table`
+
+    def labelled(self, framework_id: str) -> np.ndarray:
+        """Which rows of `table` carry a label in this framework."""
+        return (self.table[framework_id] != "").to_numpy()
+
+
+def cross_validate(
+    table: pd.DataFrame,
+    stages: Stages,
+    *,
+    folds: int = 5,
+    pipeline: Pipeline | None = None,
+    progress: Callable[[str], None] = lambda message: None,
+) -> OutOfFold:
+    """Out-of-fold probabilities from `folds` stratified splits, the same splits for every framework.
+
+    Each fold trains one pipeline per framework on the training posts labelled in it, and
+    predicts every held-out post, so that frameworks can also be decided jointly.
+    """
+    texts = normalise_texts(table["text"])
+    table, texts = table[texts != ""], texts[texts != ""]
+    frameworks = [f for f in stages.framework_ids if f in table]
+    for framework_id in frameworks:
+        _check_enough(framework_id, table.loc[table[framework_id] != "", framework_id].to_numpy(), folds)
+    strata = table[frameworks[0]].to_numpy()
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    probabilities = {}
+    with warnings.catch_warnings():
+        # Rows left unlabelled in the first framework may be fewer than the folds; that is fine.
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        splits = list(splitter.split(texts, strata))
+    for framework_id in frameworks:
+        labels = table[framework_id].to_numpy()
+        classes = [s for s in stages.frameworks[framework_id].stage_ids if s in set(labels)]
+        collected = pd.DataFrame(0.0, index=table.index, columns=classes)
+        progress(f"{framework_id}: cross-validating on {int((labels != '').sum())} posts ({folds} folds)")
+        for train_rows, test_rows in splits:
+            train_rows = train_rows[labels[train_rows] != ""]
+            fitted = clone(pipeline if pipeline is not None else build_pipeline())
+            fitted.fit(texts.iloc[train_rows], labels[train_rows])
+            predicted = pd.DataFrame(fitted.predict_proba(texts.iloc[test_rows]), columns=fitted.classes_)
+            collected.iloc[test_rows] = predicted.reindex(columns=classes, fill_value=0.0).to_numpy()
+        probabilities[framework_id] = collected
+    return OutOfFold(table, probabilities)
+
+
 def train_model(
     labelled: pd.DataFrame,
     stages: Stages,
@@ -74,56 +130,121 @@ def train_model(
     pipeline: Pipeline | None = None,
     progress: Callable[[str], None] = lambda message: None,
 ) -> JourneyModel:
-    """Fit one pipeline per framework; cross-validate it; pick its `none` threshold.
+    """Fit one pipeline per framework and choose how to decode it, all from cross-validation.
+
+    On the out-of-fold probabilities it fits a temperature per framework (calibration), decides
+    whether deciding linked frameworks jointly raises macro-F1, and picks the threshold under
+    which a post is `none` (the one that maximises macro-F1, `none` included). The reported
+    scores are those of the model with these settings.
 
     `pipeline` is an unfitted scikit-learn text classifier with `predict_proba`, cloned for each
     framework (default: `build_pipeline()`); benchmarks pass alternatives here.
-
-    The threshold (below it a post is `none`) is the one that maximises macro-F1, `none`
-    included, on the out-of-fold probabilities. The reported scores use that threshold.
     """
     table = read_labelled(labelled, stages, text_column)
-    texts = normalise_texts(table["text"])
-    pipelines, cv_scores, thresholds, counts = {}, {}, {}, {}
-    for framework_id in stages.framework_ids:
-        if framework_id not in table:
-            continue
-        rows = (table[framework_id] != "") & (texts != "")
-        y = table.loc[rows, framework_id].to_numpy()
-        x = texts[rows]
-        _check_enough(framework_id, y, folds)
+    oof, settings, decoded = cross_validated_decisions(table, stages, folds=folds, pipeline=pipeline, progress=progress)
+    cv_scores = {}
+    for framework_id, result in decoded.items():
+        rows = oof.labelled(framework_id)
+        truth = oof.table[framework_id].to_numpy()[rows]
+        scores = score_stages(truth, result.stages[rows], stages.frameworks[framework_id].stage_ids)
+        scores["threshold"] = settings["thresholds"][framework_id]
+        scores["temperature"] = settings["temperatures"][framework_id]
+        scores["ece"] = expected_calibration_error(truth, result.probabilities[rows])
+        cv_scores[framework_id] = scores
+    texts = normalise_texts(oof.table["text"])
+    pipelines, counts = {}, {}
+    for framework_id in oof.probabilities:
+        rows = oof.labelled(framework_id)
         counts[framework_id] = int(rows.sum())
-        progress(f"{framework_id}: cross-validating on {rows.sum()} posts ({folds} folds)")
-        framework_pipeline = clone(pipeline) if pipeline is not None else build_pipeline()
-        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
-        probabilities = cross_val_predict(clone(framework_pipeline), x, y, cv=splitter, method="predict_proba")
-        classes = np.unique(y)
-        threshold, predicted = _best_threshold(y, probabilities, classes)
-        thresholds[framework_id] = threshold
-        cv_scores[framework_id] = score_stages(y, predicted, stages.frameworks[framework_id].stage_ids)
-        cv_scores[framework_id]["threshold"] = threshold
-        progress(f"{framework_id}: fitting on all {rows.sum()} posts")
-        pipelines[framework_id] = framework_pipeline.fit(x, y)
-    if not pipelines:
-        raise DataError("no labelled rows to train on")
+        progress(f"{framework_id}: fitting on all {counts[framework_id]} posts")
+        fitted = clone(pipeline) if pipeline is not None else build_pipeline()
+        pipelines[framework_id] = fitted.fit(texts[rows], oof.table[framework_id].to_numpy()[rows])
     metadata = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "stages_fingerprint": stages.fingerprint(),
         "stage_ids": stages.stage_ids(),
         "versions": _versions(),
         "training_data": {"rows": len(table), "labelled_rows": counts, "sha256": data_fingerprint(table)},
-        "cv": {"folds": folds, "scores": cv_scores},
-        "thresholds": thresholds,
+        "cv": {"folds": folds, "scores": cv_scores, "joint_decoding": settings["comparison"]},
+        "thresholds": settings["thresholds"],
+        "temperatures": settings["temperatures"],
+        "joint": settings["joint"],
     }
     return JourneyModel(pipelines, stages, stages_yaml, metadata)
+
+
+def cross_validated_decisions(
+    table: pd.DataFrame,
+    stages: Stages,
+    *,
+    folds: int = 5,
+    pipeline: Pipeline | None = None,
+    progress: Callable[[str], None] = lambda message: None,
+) -> tuple[OutOfFold, dict[str, Any], dict[str, Decoded]]:
+    """Out-of-fold probabilities, the decoding settings chosen on them, and the decisions they give."""
+    oof = cross_validate(table, stages, folds=folds, pipeline=pipeline, progress=progress)
+    settings = choose_decoding(oof, stages)
+    decoded = decode(
+        oof.probabilities,
+        stages,
+        temperatures=settings["temperatures"],
+        thresholds=settings["thresholds"],
+        joint=settings["joint"],
+    )
+    return oof, settings, decoded
+
+
+def choose_decoding(oof: OutOfFold, stages: Stages) -> dict[str, Any]:
+    """Temperatures, joint or independent decoding, and `none` thresholds, from out-of-fold data."""
+    temperatures = {}
+    for framework_id, probabilities in oof.probabilities.items():
+        rows = oof.labelled(framework_id)
+        temperatures[framework_id] = round(fit_temperature(probabilities[rows], oof.table[framework_id][rows]), 4)
+    comparison = {}
+    for joint in (False, True):
+        decoded = decode(oof.probabilities, stages, temperatures=temperatures, joint=joint)
+        comparison["joint" if joint else "independent"] = _mean_macro_f1(oof, decoded, stages)
+    joint = bool(stages.crosswalk) and comparison["joint"] > comparison["independent"]
+    if joint:
+        # Jointly decided frameworks turn `none` together, so they share one threshold.
+        best = max(
+            THRESHOLD_GRID,
+            key=lambda t: (_mean_macro_f1(oof, _decode_at(oof, stages, temperatures, joint, t), stages), -t),
+        )
+        thresholds = dict.fromkeys(oof.probabilities, float(best))
+    else:
+        decoded = decode(oof.probabilities, stages, temperatures=temperatures)
+        thresholds = {}
+        for framework_id, result in decoded.items():
+            rows = oof.labelled(framework_id)
+            thresholds[framework_id] = _best_threshold(
+                oof.table[framework_id].to_numpy()[rows],
+                result.stages[rows],
+                result.confidences[rows],
+                stages.frameworks[framework_id].stage_ids,
+            )
+    return {"temperatures": temperatures, "thresholds": thresholds, "joint": joint, "comparison": comparison}
+
+
+def _decode_at(oof: OutOfFold, stages: Stages, temperatures: dict[str, float], joint: bool, threshold: float):
+    thresholds = dict.fromkeys(oof.probabilities, float(threshold))
+    return decode(oof.probabilities, stages, temperatures=temperatures, thresholds=thresholds, joint=joint)
+
+
+def _mean_macro_f1(oof: OutOfFold, decoded: dict[str, Decoded], stages: Stages) -> float:
+    scores = []
+    for framework_id, result in decoded.items():
+        rows = oof.labelled(framework_id)
+        truth = oof.table[framework_id].to_numpy()[rows]
+        scores.append(score_stages(truth, result.stages[rows], stages.frameworks[framework_id].stage_ids)["macro_f1"])
+    return round(float(np.mean(scores)), 4)
 
 
 def _check_enough(framework_id: str, labels: np.ndarray, folds: int) -> None:
     values, counts = np.unique(labels, return_counts=True)
     if len(values) < 2:
-        raise DataError(
-            f"{framework_id}: need posts of at least two stages to train; found {', '.join(values) or 'none'}"
-        )
+        found = ", ".join(values) or "none"
+        raise DataError(f"{framework_id}: need posts of at least two stages to train; found {found}")
     scarce = [f"{v} ({c})" for v, c in zip(values, counts, strict=True) if c < folds]
     if scarce:
         raise DataError(
@@ -132,19 +253,16 @@ def _check_enough(framework_id: str, labels: np.ndarray, folds: int) -> None:
         )
 
 
-def _best_threshold(truth: np.ndarray, probabilities: np.ndarray, classes: np.ndarray) -> tuple[float, np.ndarray]:
-    best = probabilities.argmax(axis=1)
-    confidence = probabilities.max(axis=1)
-    predicted = classes[best]
-    if NONE not in classes:
-        return 0.0, predicted
-    candidates = []
+def _best_threshold(truth: np.ndarray, predicted: np.ndarray, confidence: np.ndarray, stage_ids: list[str]) -> float:
+    if NONE not in stage_ids:
+        return 0.0
+    best_threshold, best_macro = 0.0, -1.0
     for threshold in THRESHOLD_GRID:
         guess = np.where(confidence < threshold, NONE, predicted)
-        macro = score_stages(truth, guess, list(classes))["macro_f1"]
-        candidates.append((macro, -threshold, guess))
-    macro, negative_threshold, guess = max(candidates, key=lambda c: (c[0], c[1]))
-    return float(-negative_threshold), guess
+        macro = score_stages(truth, guess, stage_ids)["macro_f1"]
+        if macro > best_macro + 1e-9:
+            best_threshold, best_macro = float(threshold), macro
+    return best_threshold
 
 
 def _versions() -> dict[str, str]:

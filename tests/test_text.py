@@ -12,6 +12,12 @@ def test_urls_handles_numbers_and_stretched_letters_are_folded():
     assert normalise_texts(texts).tolist() == ["_user_ flight 0 was soo late _url_ & no wifi", "", ""]
 
 
+def test_anonymised_placeholders_look_like_the_real_thing():
+    assert normalise_texts(pd.Series(["RT @mention great panel {link} #sxsw"])).tolist() == [
+        "rt _user_ great panel _url_ #sxsw"
+    ]
+
+
 def test_emails_keep_their_shape_and_hashtags_stay():
     assert normalise_texts(pd.Series(["mail me at a.b@example.com #fail"])).tolist() == [
         "mail me at a.b@example.com #fail"

@@ -10,7 +10,7 @@ from journey_cli.model import JourneyModel
 from journey_cli.stages import default_stages_path
 from journey_cli.training import data_fingerprint, read_labelled, train_model
 
-from .conftest import DATA
+from .conftest import DATA, EXAMPLES
 
 
 @pytest.fixture(scope="module")
@@ -101,13 +101,17 @@ def test_a_model_refuses_stages_with_other_ids(mini_model_path):
         classify_texts(model, ["hello"], stages=other)
 
 
-def test_threshold_turns_unsure_posts_into_none(mini_model_path):
+def test_a_higher_threshold_only_turns_unsure_posts_into_none(mini_model_path):
     model = load_model(mini_model_path)
-    texts = ["my phone screen cracked again and the store wont replace it", ""]
-    sure = classify_texts(model, texts, thresholds={"lifecycle": 0.0, "social": 0.0})
-    unsure = classify_texts(model, texts, thresholds={"lifecycle": 1.0, "social": 1.0})
-    best = model.predict(pd.Series(texts))["lifecycle"].probabilities.iloc[0]
-    assert sure["lifecycle_stage"][0] == best.idxmax()
-    assert sure["lifecycle_confidence"][0] == round(best.max(), 4)
-    assert unsure["lifecycle_stage"].tolist() == ["none", "none"]
-    assert unsure["lifecycle_confidence"][1] == 1.0, "an empty post is certainly not on a journey"
+    texts = pd.read_csv(EXAMPLES / "posts.csv", dtype=str, keep_default_na=False)["text"]
+    base = classify_texts(model, texts, thresholds={"lifecycle": 0.0, "social": 0.0})
+    nones = []
+    for threshold in (0.3, 0.6, 1.0):
+        result = classify_texts(model, texts, thresholds={"lifecycle": threshold, "social": threshold})
+        kept = result["social_stage"] == base["social_stage"]
+        assert (kept | (result["social_stage"] == "none")).all()
+        assert (result.loc[~kept, "social_confidence"] < 1).all()
+        nones.append((result["social_stage"] == "none").sum())
+    assert nones == sorted(nones) and nones[-1] == len(texts)
+    empty = texts == ""
+    assert (base.loc[empty, "lifecycle_confidence"] == 1.0).all(), "an empty post is certainly not on a journey"

@@ -1,0 +1,74 @@
+"""Which posts to label next: those the model is least sure of, and unlike each other.
+
+Labelling the posts a model already gets right teaches it little; labelling ten copies of the same
+puzzling post teaches it once. So candidates are ranked by uncertainty (one minus the margin
+between the two best stages, averaged over frameworks), the most uncertain are kept from each
+chunk, and the final picks are made greedily, each time taking the post that is most uncertain
+after a penalty for resembling one already picked (cosine similarity of its TF-IDF features).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from .model import JourneyModel
+from .text import normalise_texts
+
+POOL_FACTOR = 10
+SIMILARITY_PENALTY = 0.5
+
+
+def suggest_posts(model: JourneyModel, chunks: Iterable[pd.DataFrame], text_column: str, count: int) -> pd.DataFrame:
+    """The `count` posts most worth labelling, as rows ready to label.
+
+    Returns the input columns, then per framework an empty label column named after it (kept
+    as it was if the input has it) and `F_guess` with the model's stage, then `uncertainty`.
+    """
+    pool_size = max(count * POOL_FACTOR, count)
+    pool: pd.DataFrame | None = None
+    for chunk in chunks:
+        scored = _score(model, chunk, text_column)
+        pool = scored if pool is None else pd.concat([pool, scored])
+        pool = pool.drop_duplicates("_normalised").nlargest(pool_size, "uncertainty")
+    if pool is None or pool.empty:
+        return pd.DataFrame()
+    picked = _pick_diverse(model, pool, count)
+    return picked.drop(columns="_normalised").reset_index(drop=True)
+
+
+def _score(model: JourneyModel, chunk: pd.DataFrame, text_column: str) -> pd.DataFrame:
+    normalised = normalise_texts(chunk[text_column]).to_numpy()
+    chunk = chunk[normalised != ""].copy()
+    if chunk.empty:
+        return chunk.assign(uncertainty=pd.Series(dtype=float), _normalised=pd.Series(dtype=object))
+    decoded = model.predict(chunk[text_column])
+    margins = []
+    for framework_id, result in decoded.items():
+        top_two = np.sort(result.probabilities.to_numpy(), axis=1)[:, -2:]
+        margins.append(top_two[:, 1] - top_two[:, 0])
+        if framework_id not in chunk.columns:
+            chunk[framework_id] = ""
+        chunk[f"{framework_id}_guess"] = result.stages
+    chunk["uncertainty"] = (1.0 - np.mean(margins, axis=0)).round(4)
+    chunk["_normalised"] = normalised[normalised != ""]
+    return chunk
+
+
+def _pick_diverse(model: JourneyModel, pool: pd.DataFrame, count: int) -> pd.DataFrame:
+    features = next(iter(model.pipelines.values()))[:-1]
+    vectors = features.transform(pool["_normalised"]).tocsr()
+    norms = np.sqrt(np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel())
+    vectors = vectors.multiply(1.0 / np.maximum(norms, 1e-12)[:, None]).tocsr()
+    uncertainty = pool["uncertainty"].to_numpy()
+    closest = np.zeros(len(pool))
+    chosen: list[int] = []
+    for _ in range(min(count, len(pool))):
+        score = uncertainty - SIMILARITY_PENALTY * closest
+        score[chosen] = -np.inf
+        best = int(score.argmax())
+        chosen.append(best)
+        closest = np.maximum(closest, (vectors @ vectors[best].T).toarray().ravel())
+    return pool.iloc[chosen]
