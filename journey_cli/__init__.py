@@ -16,10 +16,13 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 from .classify import classify_chunks, classify_frame, classify_texts, result_columns
 from .errors import DataError, JourneyError, ModelError, StagesError
+from .evaluation import cross_validate_labelled, evaluate_model
+from .explain import explain_texts
 from .model import JourneyModel, load_model, save_model
 from .reading import read_posts
 from .rules import stage_rules
 from .stages import Stages, load_stages, parse_stages
+from .suggest import suggest_posts
 from .training import train_model
 
 __all__ = [
@@ -32,6 +35,9 @@ __all__ = [
     "classify_chunks",
     "classify_frame",
     "classify_texts",
+    "cross_validate_labelled",
+    "evaluate_model",
+    "explain_texts",
     "load_model",
     "load_stages",
     "parse_stages",
@@ -39,6 +45,7 @@ __all__ = [
     "result_columns",
     "save_model",
     "stage_rules",
+    "suggest_posts",
     "train_model",
     "__version__",
 ]

@@ -41,6 +41,8 @@ def test_bundled_model_is_useful_on_real_posts_it_never_saw(bundled):
         scores = score_stages(
             real[framework_id], predicted[f"{framework_id}_stage"], bundled.stages.stage_ids()[framework_id]
         )
-        # A floor against regressions, well above chance (about 0.14 macro-F1 for 7 stages).
-        assert scores["macro_f1"] > 0.45, (framework_id, scores["macro_f1"])
-        assert scores["accuracy"] > 0.6, (framework_id, scores["accuracy"])
+        # Floors against regressions. Stages with a handful of real posts swing macro-F1 by 0.1
+        # per post, so the F1 floor averages the stages with at least 10 (chance is about 0.14).
+        common = [row["f1"] for row in scores["per_stage"].values() if row["support"] >= 10]
+        assert sum(common) / len(common) > 0.45, (framework_id, scores["per_stage"])
+        assert scores["accuracy"] > 0.65, (framework_id, scores["accuracy"])

@@ -16,7 +16,9 @@ from .conftest import ROOT
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 TRANSCRIPTS = re.findall(r"```\n\$ (.+?)\n(.*?)```", README, re.S)
 QUICK = [
-    (command, shown) for command, shown in TRANSCRIPTS if command.startswith(("journey classify", "journey model"))
+    (command, shown)
+    for command, shown in TRANSCRIPTS
+    if command.startswith(("journey classify", "journey model", "journey explain", "journey suggest"))
 ]
 
 
@@ -36,5 +38,5 @@ def test_readme_transcript_prints_what_it_shows(command, shown, tmp_path):
 def test_readme_training_figures_are_the_bundled_models():
     (shown,) = [shown for command, shown in TRANSCRIPTS if command == "journey train examples/labelled.csv"]
     scores = load_model(BUNDLED_MODEL).metadata["cv"]["scores"]
-    printed = re.findall(r"macro-F1 (\d\.\d{3})", shown)
+    printed = re.findall(r"^  macro-F1 (\d\.\d{3})", shown, re.M)
     assert printed == [f"{scores[f]['macro_f1']:.3f}" for f in ("lifecycle", "social")]
