@@ -23,6 +23,18 @@ app = typer.Typer(
 )
 
 
+# Options several commands share, declared once.
+TextColumnOption = Annotated[
+    str | None, typer.Option("--text-column", "-t", help="Column with the post text [default: found by name].")
+]
+EncodingOption = Annotated[str, typer.Option(help="Input encoding (a BOM is always removed).")]
+DelimiterOption = Annotated[str | None, typer.Option(help="Input delimiter [default: sniffed].")]
+ModelOption = Annotated[
+    Path | None, typer.Option("--model", "-m", help="Model file [default: your trained model, else the bundled one].")
+]
+OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
+
+
 class OutputFormat(str, Enum):
     csv = "csv"
     tsv = "tsv"
@@ -67,13 +79,8 @@ def classify(
     file: Annotated[
         str, typer.Argument(metavar="FILE", help="CSV of posts, or - for standard input.", show_default=False)
     ],
-    text_column: Annotated[
-        str | None, typer.Option("--text-column", "-t", help="Column with the post text [default: found by name].")
-    ] = None,
-    model_path: Annotated[
-        Path | None,
-        typer.Option("--model", "-m", help="Model file [default: your trained model, else the bundled one]."),
-    ] = None,
+    text_column: TextColumnOption = None,
+    model_path: ModelOption = None,
     stages_path: Annotated[
         Path | None, typer.Option("--stages", help="stages.yaml for the rule wording [default: the model's own].")
     ] = None,
@@ -82,9 +89,9 @@ def classify(
         typer.Option(min=0.0, max=1.0, help="Below this confidence a post is 'none' [default: the model's, from CV]."),
     ] = None,
     output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.csv,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
-    encoding: Annotated[str, typer.Option(help="Input encoding (a BOM is always removed).")] = "utf-8-sig",
-    delimiter: Annotated[str | None, typer.Option(help="Input delimiter [default: sniffed].")] = None,
+    output: OutputOption = None,
+    encoding: EncodingOption = "utf-8-sig",
+    delimiter: DelimiterOption = None,
     explain: Annotated[
         bool, typer.Option("--explain", help="Add F_why: the words that pushed each post into its stage.")
     ] = False,
@@ -105,11 +112,9 @@ def classify(
     from .model import load_model
     from .reading import read_posts
     from .stages import load_stages
-    from .writing import replacing, write_table
 
     with _errors_as_exit_codes():
-        if output is not None and file != "-" and _same_file(Path(file), output):
-            raise JourneyError(f"--output {output} is the input file; write to another file so the input is kept")
+        _refuse_overwriting_input(file, output)
         # The input is opened first: a wrong path or column is reported before the model loads.
         table = read_posts(file, text_column=text_column, encoding=encoding, delimiter=delimiter, chunk_size=chunk_size)
         model = load_model(model_path)
@@ -126,12 +131,7 @@ def classify(
             top_k=top_k,
         )
         results = _with_progress(results, enabled=not quiet and sys.stderr.isatty())
-        if output is None:
-            rows = write_table(results, sys.stdout, output_format.value)
-            sys.stdout.flush()
-        else:
-            with replacing(output) as stream:
-                rows = write_table(results, stream, output_format.value)
+        rows = _write_rows(results, output, output_format.value)
         if not quiet:
             where = f" to {output}" if output is not None else ""
             _say(f"Classified {rows} posts from {table.name}{where} (text column '{table.text_column}').")
@@ -151,12 +151,10 @@ def train(
     stages_path: Annotated[
         Path | None, typer.Option("--stages", help="Stages YAML [default: the bundled one].")
     ] = None,
-    text_column: Annotated[
-        str | None, typer.Option("--text-column", "-t", help="Column with the post text [default: found by name].")
-    ] = None,
+    text_column: TextColumnOption = None,
     folds: Annotated[int, typer.Option(min=2, max=20, help="Cross-validation folds for the reported scores.")] = 5,
-    encoding: Annotated[str, typer.Option(help="Input encoding (a BOM is always removed).")] = "utf-8-sig",
-    delimiter: Annotated[str | None, typer.Option(help="Input delimiter [default: sniffed].")] = None,
+    encoding: EncodingOption = "utf-8-sig",
+    delimiter: DelimiterOption = None,
 ) -> None:
     """Train a model on labelled posts, report cross-validated quality, and save it.
 
@@ -209,10 +207,7 @@ def train(
 @app.command()
 def explain(
     texts: Annotated[list[str], typer.Argument(metavar="TEXT...", help="One or more posts.", show_default=False)],
-    model_path: Annotated[
-        Path | None,
-        typer.Option("--model", "-m", help="Model file [default: your trained model, else the bundled one]."),
-    ] = None,
+    model_path: ModelOption = None,
     top_k: Annotated[int, typer.Option("--top-k", min=0, max=10, help="Runners-up to show.")] = 2,
     words: Annotated[int, typer.Option(min=1, max=30, help="Words to show per framework.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines, one per post.")] = False,
@@ -262,16 +257,11 @@ def suggest(
         str, typer.Argument(metavar="FILE", help="CSV of unlabelled posts, or - for stdin.", show_default=False)
     ],
     count: Annotated[int, typer.Option("-n", "--count", min=1, help="How many posts to suggest.")] = 50,
-    model_path: Annotated[
-        Path | None,
-        typer.Option("--model", "-m", help="Model file [default: your trained model, else the bundled one]."),
-    ] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
-    text_column: Annotated[
-        str | None, typer.Option("--text-column", "-t", help="Column with the post text [default: found by name].")
-    ] = None,
-    encoding: Annotated[str, typer.Option(help="Input encoding (a BOM is always removed).")] = "utf-8-sig",
-    delimiter: Annotated[str | None, typer.Option(help="Input delimiter [default: sniffed].")] = None,
+    model_path: ModelOption = None,
+    output: OutputOption = None,
+    text_column: TextColumnOption = None,
+    encoding: EncodingOption = "utf-8-sig",
+    delimiter: DelimiterOption = None,
 ) -> None:
     """Pick the posts most worth labelling next: the least certain, and unlike each other.
 
@@ -284,19 +274,13 @@ def suggest(
     from .model import load_model
     from .reading import read_posts
     from .suggest import suggest_posts
-    from .writing import replacing, write_table
 
     with _errors_as_exit_codes():
-        if output is not None and file != "-" and _same_file(Path(file), output):
-            raise JourneyError(f"--output {output} is the input file; write to another file so the input is kept")
+        _refuse_overwriting_input(file, output)
         table = read_posts(file, text_column=text_column, encoding=encoding, delimiter=delimiter)
         model = load_model(model_path)
         picked = suggest_posts(model, table.chunks, table.text_column, count)
-        if output is None:
-            write_table([picked], sys.stdout)
-        else:
-            with replacing(output) as stream:
-                write_table([picked], stream)
+        _write_rows([picked], output)
         _say(f"Suggested {len(picked)} posts to label from {table.name}.")
 
 
@@ -305,9 +289,7 @@ def evaluate(
     labelled: Annotated[
         str, typer.Argument(metavar="LABELLED", help="CSV with a text column and label columns.", show_default=False)
     ],
-    model_path: Annotated[
-        Path | None, typer.Option("--model", "-m", help="Model to test [default: the active one].")
-    ] = None,
+    model_path: ModelOption = None,
     cv: Annotated[
         int | None,
         typer.Option("--cv", min=2, max=20, help="Cross-validate training on LABELLED with K folds instead."),
@@ -320,11 +302,9 @@ def evaluate(
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Draw confusion matrices and reliability diagrams to a PNG.")
     ] = None,
-    text_column: Annotated[
-        str | None, typer.Option("--text-column", "-t", help="Column with the post text [default: found by name].")
-    ] = None,
-    encoding: Annotated[str, typer.Option(help="Input encoding (a BOM is always removed).")] = "utf-8-sig",
-    delimiter: Annotated[str | None, typer.Option(help="Input delimiter [default: sniffed].")] = None,
+    text_column: TextColumnOption = None,
+    encoding: EncodingOption = "utf-8-sig",
+    delimiter: DelimiterOption = None,
 ) -> None:
     """Measure quality on labelled posts: per-stage precision, recall, F1, confusion and calibration.
 
@@ -385,9 +365,7 @@ def evaluate(
 
 @app.command("model")
 def model_info(
-    model_path: Annotated[
-        Path | None, typer.Option("--model", "-m", help="Model file [default: the active one].")
-    ] = None,
+    model_path: ModelOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="All the model's metadata as JSON.")] = False,
     reset: Annotated[
         bool, typer.Option("--reset", help="Delete your trained model so the bundled one is used again.")
@@ -450,11 +428,27 @@ class _errors_as_exit_codes:
         return False
 
 
-def _same_file(first: Path, second: Path) -> bool:
+def _refuse_overwriting_input(file: str, output: Path | None) -> None:
+    if output is None or file == "-":
+        return
     try:
-        return first.exists() and second.exists() and first.samefile(second)
+        same = Path(file).exists() and output.exists() and Path(file).samefile(output)
     except OSError:
-        return False
+        same = False
+    if same:
+        raise JourneyError(f"--output {output} is the input file; write to another file so the input is kept")
+
+
+def _write_rows(chunks, output: Path | None, fmt: str = "csv") -> int:  # type: ignore[no-untyped-def]
+    """Write to stdout, or to `output` only once complete (a failed run leaves no half file)."""
+    from .writing import replacing, write_table
+
+    if output is None:
+        rows = write_table(chunks, sys.stdout, fmt)
+        sys.stdout.flush()
+        return rows
+    with replacing(output) as stream:
+        return write_table(chunks, stream, fmt)
 
 
 def _with_progress(chunks, enabled: bool):  # type: ignore[no-untyped-def]
