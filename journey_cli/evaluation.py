@@ -16,7 +16,7 @@ from .errors import DataError
 from .model import JourneyModel
 from .scoring import score_stages
 from .stages import Stages
-from .training import cross_validated_decisions, read_labelled
+from .training import choose_decoding, cross_validate, read_labelled
 
 SHORT_NAME = 6
 
@@ -99,7 +99,8 @@ def cross_validate_labelled(
 ) -> dict[str, FrameworkEvaluation]:
     """What `journey train` would score on this file: out-of-fold decisions with tuned decoding."""
     table = read_labelled(labelled, stages, text_column)
-    oof, _, decoded = cross_validated_decisions(table, stages, folds=folds, progress=progress)
+    oof = cross_validate(table, stages, folds=folds, progress=progress)
+    _, decoded = choose_decoding(oof, stages)
     positions = np.asarray(table.index.get_indexer(oof.table.index))
     results = {}
     for framework_id, result in decoded.items():

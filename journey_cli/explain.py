@@ -57,14 +57,16 @@ def explain_texts(
         features, classifier = pipeline[:-1], pipeline[-1]
         names = _feature_names(model, framework_id)
         classes = list(classifier.classes_)
+        coef = classifier.coef_
+        # Per stage, its weights against the mean of the other stages' weights, computed once.
+        pull = {c: coef[i] - np.delete(coef, i, axis=0).mean(axis=0) for i, c in enumerate(classes)}
         matrix = features.transform(normalised).tocsr() if words else None
         for row in range(len(texts)):
             stage = result.stages[row]
             pushes: list[tuple[str, float]] = []
             runners_up: list[tuple[str, float]] = []
             if matrix is not None and normalised[row] and stage in classes:
-                chosen = classes.index(stage)
-                weights = classifier.coef_[chosen] - np.delete(classifier.coef_, chosen, axis=0).mean(axis=0)
+                weights = pull[stage]
                 start, end = matrix.indptr[row], matrix.indptr[row + 1]
                 columns, values = matrix.indices[start:end], matrix.data[start:end]
                 pushes = _by_word(normalised[row], names[columns], values * weights[columns], words)

@@ -64,12 +64,13 @@ class JourneyModel:
 
     def raw_probabilities(self, texts: pd.Series) -> dict[str, pd.DataFrame]:
         """Each framework's uncalibrated class probabilities; empty posts get all zeros."""
-        texts = texts.reset_index(drop=True)
-        normalised = normalise_texts(texts)
+        return self._probabilities(normalise_texts(texts.reset_index(drop=True)))
+
+    def _probabilities(self, normalised: pd.Series) -> dict[str, pd.DataFrame]:
         filled = (normalised.str.len() > 0).to_numpy()
         results = {}
         for framework_id, pipeline in self.pipelines.items():
-            values = np.zeros((len(texts), len(pipeline.classes_)))
+            values = np.zeros((len(normalised), len(pipeline.classes_)))
             if filled.any():
                 values[filled] = pipeline.predict_proba(normalised[filled])
             results[framework_id] = pd.DataFrame(values, columns=list(pipeline.classes_))
@@ -82,10 +83,10 @@ class JourneyModel:
         are decided jointly if that scored better; a stage under the framework's threshold
         becomes `none`. An empty post always gets `none` with confidence 1.
         """
-        texts = texts.reset_index(drop=True)
-        blank = (normalise_texts(texts).str.len() == 0).to_numpy()
+        normalised = normalise_texts(texts.reset_index(drop=True))
+        blank = (normalised.str.len() == 0).to_numpy()
         decoded = decode(
-            self.raw_probabilities(texts),
+            self._probabilities(normalised),
             self.stages,
             temperatures=self.metadata.get("temperatures"),
             thresholds={**self.thresholds, **(thresholds or {})},

@@ -78,6 +78,7 @@ class OutOfFold:
     """Cross-validated class probabilities for every post, and the labels to score them against."""
 
     table: pd.DataFrame  # the posts used (non-empty text), with their label columns and input index
+    texts: pd.Series  # their normalised text, as the pipelines see it
     probabilities: dict[str, pd.DataFrame]  # per framework, one row per post of `table`
 
     def labelled(self, framework_id: str) -> np.ndarray:
@@ -122,7 +123,7 @@ def cross_validate(
             predicted = pd.DataFrame(fitted.predict_proba(texts.iloc[test_rows]), columns=fitted.classes_)
             collected.iloc[test_rows] = predicted.reindex(columns=classes, fill_value=0.0).to_numpy()
         probabilities[framework_id] = collected
-    return OutOfFold(table, probabilities)
+    return OutOfFold(table, texts, probabilities)
 
 
 def train_model(
@@ -146,7 +147,8 @@ def train_model(
     framework (default: `build_pipeline()`); benchmarks pass alternatives here.
     """
     table = read_labelled(labelled, stages, text_column)
-    oof, settings, decoded = cross_validated_decisions(table, stages, folds=folds, pipeline=pipeline, progress=progress)
+    oof = cross_validate(table, stages, folds=folds, pipeline=pipeline, progress=progress)
+    settings, decoded = choose_decoding(oof, stages)
     cv_scores = {}
     for framework_id, result in decoded.items():
         rows = oof.labelled(framework_id)
@@ -156,14 +158,13 @@ def train_model(
         scores["temperature"] = settings["temperatures"][framework_id]
         scores["ece"] = expected_calibration_error(truth, result.probabilities[rows])
         cv_scores[framework_id] = scores
-    texts = normalise_texts(oof.table["text"])
     pipelines, counts = {}, {}
     for framework_id in oof.probabilities:
         rows = oof.labelled(framework_id)
         counts[framework_id] = int(rows.sum())
         progress(f"{framework_id}: fitting on all {counts[framework_id]} posts")
         fitted = clone(pipeline) if pipeline is not None else build_pipeline()
-        pipelines[framework_id] = fitted.fit(texts[rows], oof.table[framework_id].to_numpy()[rows])
+        pipelines[framework_id] = fitted.fit(oof.texts[rows], oof.table[framework_id].to_numpy()[rows])
     metadata = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "stages_fingerprint": stages.fingerprint(),
@@ -178,29 +179,9 @@ def train_model(
     return JourneyModel(pipelines, stages, stages_yaml, metadata)
 
 
-def cross_validated_decisions(
-    table: pd.DataFrame,
-    stages: Stages,
-    *,
-    folds: int = 5,
-    pipeline: Pipeline | None = None,
-    progress: Callable[[str], None] = lambda message: None,
-) -> tuple[OutOfFold, dict[str, Any], dict[str, Decoded]]:
-    """Out-of-fold probabilities, the decoding settings chosen on them, and the decisions they give."""
-    oof = cross_validate(table, stages, folds=folds, pipeline=pipeline, progress=progress)
-    settings = choose_decoding(oof, stages)
-    decoded = decode(
-        oof.probabilities,
-        stages,
-        temperatures=settings["temperatures"],
-        thresholds=settings["thresholds"],
-        joint=settings["joint"],
-    )
-    return oof, settings, decoded
-
-
-def choose_decoding(oof: OutOfFold, stages: Stages) -> dict[str, Any]:
-    """Temperatures, joint or independent decoding, and `none` thresholds, from out-of-fold data."""
+def choose_decoding(oof: OutOfFold, stages: Stages) -> tuple[dict[str, Any], dict[str, Decoded]]:
+    """Temperatures, joint or independent decoding and `none` thresholds chosen on out-of-fold
+    data, and the out-of-fold decisions they give."""
     temperatures = {}
     for framework_id, probabilities in oof.probabilities.items():
         rows = oof.labelled(framework_id)
@@ -229,7 +210,9 @@ def choose_decoding(oof: OutOfFold, stages: Stages) -> dict[str, Any]:
                 result.confidences[rows],
                 stages.frameworks[framework_id].stage_ids,
             )
-    return {"temperatures": temperatures, "thresholds": thresholds, "joint": joint, "comparison": comparison}
+    settings = {"temperatures": temperatures, "thresholds": thresholds, "joint": joint, "comparison": comparison}
+    decoded = decode(oof.probabilities, stages, temperatures=temperatures, thresholds=thresholds, joint=joint)
+    return settings, decoded
 
 
 def _decode_at(oof: OutOfFold, stages: Stages, temperatures: dict[str, float], joint: bool, threshold: float):
