@@ -5,7 +5,8 @@
 
 Every scikit-learn candidate is trained exactly as `journey train` trains (same normalisation,
 calibration, decoding and cross-validated `none` threshold), on examples/labelled.csv only; the
-real posts are never trained on. The default is also scored with its two frameworks decided
+real posts are never trained on. The default is fed each post's word grams (`features.py`), the
+others the normalised text. The default is also scored with its two frameworks decided
 independently and jointly. fastText (supervised, word 1-2-grams) runs on the same folds and
 normalised text, taking its top label. Prints one table: CV macro-F1 per framework, then
 macro-F1 and accuracy on the real posts.
@@ -28,12 +29,13 @@ from sklearn.naive_bayes import ComplementNB
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
-from journey_cli import load_stages, train_model
+from journey_cli import load_stages
+from journey_cli.calibration import Probabilities
 from journey_cli.decoding import decode
-from journey_cli.model import build_pipeline
+from journey_cli.features import documents
 from journey_cli.scoring import score_stages
-from journey_cli.stages import default_stages_path
 from journey_cli.text import normalise_texts
+from journey_cli.training import build_pipeline, choose_decoding, cross_validate, fit_pipelines, read_labelled
 
 FRAMEWORKS = ("lifecycle", "social")
 
@@ -57,8 +59,8 @@ def logistic(c: float, balanced: bool = True) -> LogisticRegression:
 
 
 CANDIDATES = {
-    "default (words+chars, LR C=10, balanced)": build_pipeline,
-    "words only, LR C=10": lambda: Pipeline([("f", words()), ("m", logistic(10))]),
+    "default (words, LR C=10, balanced)": None,
+    "words+chars, LR C=10 (the default before 0.2)": lambda: Pipeline([("f", both()), ("m", logistic(10))]),
     "chars only, LR C=10": lambda: Pipeline([("f", chars()), ("m", logistic(10))]),
     "words+chars, LR C=1": lambda: Pipeline([("f", both()), ("m", logistic(1))]),
     "words+chars, LR C=30": lambda: Pipeline([("f", both()), ("m", logistic(30))]),
@@ -100,7 +102,7 @@ def fasttext_scores(labelled: pd.DataFrame, real: pd.DataFrame | None, stages, f
         labels, _ = model.predict([t.replace("\n", " ") for t in texts], k=1)
         return np.array([label[0].removeprefix("__label__") for label in labels], dtype=object)
 
-    texts = normalise_texts(labelled["text"])
+    texts = pd.Series(normalise_texts(labelled["text"]).to_pylist())
     cv, real_scores, real_predicted = {}, None, {}
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
     for framework_id in FRAMEWORKS:
@@ -111,7 +113,7 @@ def fasttext_scores(labelled: pd.DataFrame, real: pd.DataFrame | None, stages, f
             predicted[test_rows] = predict(model, texts.iloc[test_rows])
         cv[framework_id] = score_stages(labels, predicted, stages.frameworks[framework_id].stage_ids)["macro_f1"]
         if real is not None:
-            real_predicted[framework_id] = predict(fit(texts, labels), normalise_texts(real["text"]))
+            real_predicted[framework_id] = predict(fit(texts, labels), normalise_texts(real["text"]).to_pylist())
     if real is not None:
         real_scores = score_real(stages, real, real_predicted)
     return cv, real_scores
@@ -124,7 +126,6 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="substrings of candidate names to run")
     args = parser.parse_args()
     stages = load_stages()
-    stages_yaml = default_stages_path().read_text(encoding="utf-8")
     labelled = pd.read_csv(args.labelled, dtype=str, keep_default_na=False)
     real = pd.read_csv(args.real, dtype=str, keep_default_na=False) if args.real.exists() else None
     if real is None:
@@ -135,34 +136,50 @@ def main() -> None:
         + "".join(f"{c:>12}" if c.startswith("real") else f"{c:>8}" for c in columns)
         + f"{'secs':>7}"
     )
+    table = read_labelled(labelled, stages)
     for name, factory in CANDIDATES.items():
         if args.only and not any(part in name for part in args.only):
             continue
         started = time.perf_counter()
-        model = train_model(labelled, stages, stages_yaml, pipeline=factory())
-        cv = {f: model.metadata["cv"]["scores"][f]["macro_f1"] for f in FRAMEWORKS}
+        pipeline = factory() if factory is not None else None
+        oof = cross_validate(table, stages, pipeline=pipeline)
+        settings, decoded = choose_decoding(oof, stages)
+        cv = {
+            f: score_stages(
+                oof.table[f].to_numpy()[oof.labelled(f)],
+                decoded[f].stages[oof.labelled(f)],
+                stages.frameworks[f].stage_ids,
+            )["macro_f1"]
+            for f in FRAMEWORKS
+        }
         real_scores = None
         if real is not None:
-            predicted = model.predict(real["text"])
-            real_scores = score_real(stages, real, {f: predicted[f].stages for f in FRAMEWORKS})
-        print(row(name, cv, real_scores, time.perf_counter() - started), flush=True)
-        if factory is build_pipeline:
-            # The same model with its frameworks decided the other way, for comparison.
-            joint = not model.metadata["joint"]
-            comparison = model.metadata["cv"]["joint_decoding"]
-            other = comparison["joint" if joint else "independent"]
-            real_scores = None
-            if real is not None:
-                decoded = decode(
-                    model.raw_probabilities(real["text"]),
+            pipelines = fit_pipelines(oof, pipeline if pipeline is not None else build_pipeline())
+            normalised = normalise_texts(real["text"])
+            inputs = np.empty(len(real), dtype=object)
+            for row, value in enumerate(documents(normalised) if pipeline is None else normalised.to_pylist()):
+                inputs[row] = value
+            probabilities = {f: Probabilities(list(p.classes_), p.predict_proba(inputs)) for f, p in pipelines.items()}
+            decided = {}
+            for joint in (settings["joint"], not settings["joint"]):
+                decided[joint] = decode(
+                    probabilities,
                     stages,
-                    temperatures=model.metadata["temperatures"],
-                    thresholds=model.thresholds,
+                    temperatures=settings["temperatures"],
+                    thresholds=settings["thresholds"],
                     joint=joint,
                 )
-                real_scores = score_real(stages, real, {f: decoded[f].stages for f in FRAMEWORKS})
+            real_scores = score_real(stages, real, {f: decided[settings["joint"]][f].stages for f in FRAMEWORKS})
+        print(row(name, cv, real_scores, time.perf_counter() - started), flush=True)
+        if factory is None:
+            # The same model with its frameworks decided the other way, for comparison.
+            joint = not settings["joint"]
+            other = settings["comparison"]["joint" if joint else "independent"]
+            other_real = None
+            if real is not None:
+                other_real = score_real(stages, real, {f: decided[joint][f].stages for f in FRAMEWORKS})
             label = f"  same, decided {'jointly' if joint else 'independently'} (CV: mean)"
-            print(row(label, dict.fromkeys(FRAMEWORKS, other), real_scores, 0), flush=True)
+            print(row(label, dict.fromkeys(FRAMEWORKS, other), other_real, 0), flush=True)
     if not args.only or any(part in "fastText" for part in args.only):
         started = time.perf_counter()
         try:

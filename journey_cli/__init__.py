@@ -14,16 +14,48 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
-from .classify import classify_chunks, classify_frame, classify_texts, result_columns
-from .errors import DataError, JourneyError, ModelError, StagesError
-from .evaluation import cross_validate_labelled, evaluate_model
-from .explain import explain_texts
-from .model import JourneyModel, load_model, save_model
-from .reading import read_posts
-from .rules import stage_rules
-from .stages import Stages, load_stages, parse_stages
-from .suggest import suggest_posts
-from .training import train_model
+# The names below are imported on first use (PEP 562), so that `journey --help` and scripts that
+# need one function do not pay for loading the whole library.
+_WHERE = {
+    "classify_chunks": "classify",
+    "classify_frame": "classify",
+    "classify_results": "classify",
+    "classify_table": "classify",
+    "classify_texts": "classify",
+    "result_columns": "classify",
+    "DataError": "errors",
+    "JourneyError": "errors",
+    "ModelError": "errors",
+    "StagesError": "errors",
+    "cross_validate_labelled": "evaluation",
+    "evaluate_model": "evaluation",
+    "explain_texts": "explain",
+    "JourneyModel": "model",
+    "load_model": "model",
+    "save_model": "model",
+    "read_posts": "reading",
+    "stage_rules": "rules",
+    "Stages": "stages",
+    "load_stages": "stages",
+    "parse_stages": "stages",
+    "suggest_posts": "suggest",
+    "train_model": "training",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'journey_cli' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
+
 
 __all__ = [
     "DataError",
@@ -34,6 +66,8 @@ __all__ = [
     "StagesError",
     "classify_chunks",
     "classify_frame",
+    "classify_results",
+    "classify_table",
     "classify_texts",
     "cross_validate_labelled",
     "evaluate_model",

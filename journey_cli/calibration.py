@@ -2,24 +2,45 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
-import pandas as pd
 
 BINS = 10
 
 
-def calibrate(probabilities: pd.DataFrame, temperature: float) -> pd.DataFrame:
+@dataclass
+class Probabilities:
+    """Class probabilities for a batch of posts: a row per post, a column per stage in `columns`."""
+
+    columns: list[str]
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, rows: np.ndarray | slice) -> Probabilities:
+        return Probabilities(self.columns, self.values[rows])
+
+    def to_numpy(self) -> np.ndarray:
+        return self.values
+
+    def column(self, stage_id: str) -> np.ndarray:
+        return self.values[:, self.columns.index(stage_id)]
+
+
+def calibrate(probabilities: Probabilities, temperature: float) -> Probabilities:
     """Temperature scaling: softmax(logits / T). T < 1 sharpens, T > 1 softens; the ranking stays."""
-    if temperature == 1.0 or probabilities.empty:
+    if temperature == 1.0 or not len(probabilities):
         return probabilities
-    logs = np.log(np.clip(probabilities.to_numpy(), 1e-12, 1.0)) / temperature
+    logs = np.log(np.clip(probabilities.values, 1e-12, 1.0)) / temperature
     logs -= logs.max(axis=1, keepdims=True)
     scaled = np.exp(logs)
     scaled /= scaled.sum(axis=1, keepdims=True)
-    return pd.DataFrame(scaled, columns=probabilities.columns, index=probabilities.index)
+    return Probabilities(probabilities.columns, scaled)
 
 
-def fit_temperature(probabilities: pd.DataFrame, truth: np.ndarray) -> float:
+def fit_temperature(probabilities: Probabilities, truth: np.ndarray) -> float:
     """The temperature that minimises the log-loss of `truth` (fitted on out-of-fold probabilities)."""
     from scipy.optimize import minimize_scalar
 
@@ -36,7 +57,7 @@ def fit_temperature(probabilities: pd.DataFrame, truth: np.ndarray) -> float:
     return float(minimize_scalar(log_loss, bounds=(0.05, 10.0), method="bounded").x)
 
 
-def reliability(truth: np.ndarray, probabilities: pd.DataFrame, bins: int = BINS) -> list[dict[str, float]]:
+def reliability(truth: np.ndarray, probabilities: Probabilities, bins: int = BINS) -> list[dict[str, float]]:
     """Posts grouped by the confidence of their top stage: mean confidence against accuracy per bin."""
     values = probabilities.to_numpy()
     if not len(values):
@@ -61,7 +82,7 @@ def reliability(truth: np.ndarray, probabilities: pd.DataFrame, bins: int = BINS
     return rows
 
 
-def expected_calibration_error(truth: np.ndarray, probabilities: pd.DataFrame, bins: int = BINS) -> float:
+def expected_calibration_error(truth: np.ndarray, probabilities: Probabilities, bins: int = BINS) -> float:
     """How far confidence is from accuracy, averaged over confidence bins weighted by their posts.
 
     0 means that among posts given confidence 0.8, 80% are right, at every level.

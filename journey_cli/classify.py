@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
 from .errors import DataError
-from .explain import explain_texts
 from .model import JourneyModel
 from .rules import stage_rules
 from .stages import Stages
+from .text import as_text_array, normalise_texts
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CONFIDENCE_DIGITS = 4
 
@@ -21,26 +25,28 @@ def result_columns(stages: Stages) -> list[str]:
     return [f"{f}_{part}" for f in stages.framework_ids for part in ("stage", "confidence", "rule")]
 
 
-def classify_texts(
+def classify_results(
     model: JourneyModel,
-    texts: Iterable[str],
+    texts: Iterable[str | None] | pa.Array | pa.ChunkedArray,
     *,
     stages: Stages | None = None,
     thresholds: dict[str, float] | None = None,
     explain: bool = False,
     top_k: int = 0,
-) -> pd.DataFrame:
-    """One row per text with the result columns; `stages` supplies the rule wording if given.
+) -> dict[str, pa.Array]:
+    """The result columns for these texts, in order, as Arrow arrays.
 
     `explain` adds `F_why` per framework (the words that pushed the post into its stage);
     `top_k` adds `F_next` (the next best stages with their confidences). Both come after the
-    standard columns.
+    standard columns. `stages` supplies the rule wording if given.
     """
     stages = stages or model.stages
     model.check_stages(stages)
-    texts = pd.Series(list(texts) if not isinstance(texts, pd.Series) else texts, dtype=object)
+    texts = as_text_array(texts)
     extra: dict[str, list[str]] = {}
     if explain or top_k:
+        from .explain import explain_texts
+
         explained = explain_texts(model, texts, words=5 if explain else 0, top_k=top_k, thresholds=thresholds)
         decided = {
             f: (np.array([e[f].stage for e in explained], dtype=object), np.array([e[f].confidence for e in explained]))
@@ -52,55 +58,74 @@ def classify_texts(
             if top_k:
                 extra[f"{framework_id}_next"] = [e[framework_id].alternatives_text() for e in explained]
     else:
-        decided = {f: (d.stages, d.confidences) for f, d in model.predict(texts, thresholds).items()}
+        decoded = model.decide(normalise_texts(texts), thresholds)
+        decided = {f: (d.stages, d.confidences) for f, d in decoded.items()}
     rules = stage_rules(stages, {f: stage_ids for f, (stage_ids, _) in decided.items()})
-    columns: dict[str, object] = {}
+    columns: dict[str, pa.Array] = {}
     for framework_id in stages.framework_ids:
         stage_ids, confidences = decided[framework_id]
-        columns[f"{framework_id}_stage"] = stage_ids
-        columns[f"{framework_id}_confidence"] = np.asarray(confidences, dtype=float).round(CONFIDENCE_DIGITS)
-        columns[f"{framework_id}_rule"] = rules[framework_id]
-    columns.update(extra)
-    return pd.DataFrame(columns, index=texts.index)
+        columns[f"{framework_id}_stage"] = pa.array(stage_ids, pa.string())
+        confidences = np.asarray(confidences, dtype=np.float64).round(CONFIDENCE_DIGITS)
+        columns[f"{framework_id}_confidence"] = pa.array(confidences, pa.float64())
+        columns[f"{framework_id}_rule"] = pa.array(rules[framework_id], pa.string())
+    columns.update({name: pa.array(values, pa.string()) for name, values in extra.items()})
+    return columns
 
 
-def classify_frame(
-    model: JourneyModel,
-    frame: pd.DataFrame,
-    text_column: str,
-    *,
-    stages: Stages | None = None,
-    thresholds: dict[str, float] | None = None,
-    explain: bool = False,
-    top_k: int = 0,
-) -> pd.DataFrame:
-    """The input rows unchanged and in order, followed by the result columns."""
+def classify_table(
+    model: JourneyModel, table: pa.Table, text_column: str, *, stages: Stages | None = None, **options: Any
+) -> pa.Table:
+    """The input rows unchanged and in order, followed by the result columns.
+
+    `options` are those of `classify_results`.
+    """
     stages = stages or model.stages
-    clashes = [c for c in result_columns(stages) if c in frame.columns]
-    if clashes:
-        raise DataError(
-            f"the input already has column {clashes[0]} (is it journey output?); "
-            "drop the stage, confidence and rule columns before classifying it again"
-        )
-    results = classify_texts(
-        model, frame[text_column], stages=stages, thresholds=thresholds, explain=explain, top_k=top_k
-    )
+    _refuse_clashes(table.column_names, stages)
+    results = classify_results(model, table[text_column], stages=stages, **options)
+    for name, values in results.items():
+        table = table.append_column(name, values)
+    return table
+
+
+def classify_chunks(
+    model: JourneyModel, chunks: Iterable[pa.Table], text_column: str, **options: Any
+) -> Iterator[pa.Table]:
+    """Classify a stream of chunks lazily, so a file of any size needs the memory of one chunk."""
+    for chunk in chunks:
+        yield classify_table(model, chunk, text_column, **options)
+
+
+def classify_texts(model: JourneyModel, texts: Iterable[str | None], **options: Any) -> pd.DataFrame:
+    """One row per text with the result columns, as a pandas DataFrame.
+
+    `options` are those of `classify_results`: `stages`, `thresholds`, `explain`, `top_k`.
+    """
+    import pandas as pd
+
+    index = texts.index if isinstance(texts, pd.Series) else None
+    texts = list(texts) if not isinstance(texts, pd.Series) else texts.astype(object).where(texts.notna(), "")
+    results = classify_results(model, pa.array(list(texts), pa.string()), **options)
+    return pd.DataFrame({name: values.to_numpy(zero_copy_only=False) for name, values in results.items()}, index=index)
+
+
+def classify_frame(model: JourneyModel, frame: pd.DataFrame, text_column: str, **options: Any) -> pd.DataFrame:
+    """The input rows unchanged and in order, followed by the result columns (pandas in, pandas out).
+
+    This is the function to score one partition of a bigger table on a cluster, for example
+    `dask_frame.map_partitions(classify_frame, model, "text")`; see `journey_cli.dask_engine`.
+    """
+    import pandas as pd
+
+    _refuse_clashes(list(frame.columns), options.get("stages") or model.stages)
+    results = classify_texts(model, frame[text_column], **options)
     results.index = frame.index
     return pd.concat([frame, results], axis=1)
 
 
-def classify_chunks(
-    model: JourneyModel,
-    chunks: Iterable[pd.DataFrame],
-    text_column: str,
-    *,
-    stages: Stages | None = None,
-    thresholds: dict[str, float] | None = None,
-    explain: bool = False,
-    top_k: int = 0,
-) -> Iterator[pd.DataFrame]:
-    """Classify a stream of chunks lazily, so a file of any size needs the memory of one chunk."""
-    for chunk in chunks:
-        yield classify_frame(
-            model, chunk, text_column, stages=stages, thresholds=thresholds, explain=explain, top_k=top_k
+def _refuse_clashes(columns: list[str], stages: Stages) -> None:
+    clashes = [c for c in result_columns(stages) if c in columns]
+    if clashes:
+        raise DataError(
+            f"the input already has column {clashes[0]} (is it journey output?); "
+            "drop the stage, confidence and rule columns before classifying it again"
         )

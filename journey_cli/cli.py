@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
@@ -99,6 +100,9 @@ def classify(
         int, typer.Option("--top-k", min=0, max=10, help="Add F_next: the next K stages with their confidences.")
     ] = 0,
     chunk_size: Annotated[int, typer.Option(min=1, help="Rows read and classified at a time.")] = 20_000,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=256, help="Processes classifying at once [default: one per CPU].")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
     """Add each framework's stage, confidence and engagement rule to every post of a CSV.
@@ -108,8 +112,8 @@ def classify(
 
     Example: journey classify examples/posts.csv --format tsv | head
     """
-    from .classify import classify_chunks
     from .model import load_model
+    from .parallel import classify_encoded, default_workers
     from .reading import read_posts
     from .stages import load_stages
 
@@ -121,17 +125,28 @@ def classify(
         stages = load_stages(stages_path) if stages_path else model.stages
         model.check_stages(stages)
         thresholds = dict.fromkeys(stages.framework_ids, threshold) if threshold is not None else None
-        results = classify_chunks(
+        encoded = classify_encoded(
             model,
             table.chunks,
             table.text_column,
+            output_format.value,
+            workers=workers or default_workers(),
             stages=stages,
             thresholds=thresholds,
             explain=explain,
             top_k=top_k,
         )
-        results = _with_progress(results, enabled=not quiet and sys.stderr.isatty())
-        rows = _write_rows(results, output, output_format.value)
+        progress = not quiet and sys.stderr.isatty()
+        rows = 0
+        with _output_stream(output) as stream:
+            for count, data in encoded:
+                stream.write(data)
+                rows += count
+                if progress:
+                    sys.stderr.write(f"\r{rows:,} posts classified")
+                    sys.stderr.flush()
+        if progress and rows:
+            sys.stderr.write("\n")
         if not quiet:
             where = f" to {output}" if output is not None else ""
             _say(f"Classified {rows} posts from {table.name}{where} (text column '{table.text_column}').")
@@ -164,8 +179,6 @@ def train(
 
     Example: journey train examples/labelled.csv
     """
-    import pandas as pd
-
     from .model import save_model, user_model_path
     from .reading import read_posts
     from .scoring import format_scores
@@ -176,9 +189,8 @@ def train(
         stages_file = stages_path or default_stages_path()
         stages = load_stages(stages_file)
         table = read_posts(labelled, text_column=text_column, encoding=encoding, delimiter=delimiter)
-        frame = pd.concat(list(table.chunks), ignore_index=True)
         model = train_model(
-            frame,
+            table.frame(),
             stages,
             stages_file.read_text(encoding="utf-8-sig"),
             text_column=table.text_column,
@@ -214,20 +226,18 @@ def explain(
 ) -> None:
     """Show why a post gets its stages: the words that pushed it there, and the runners-up.
 
-    A word's push is how much it raised the log-probability of the stage (word and character
-    n-grams summed onto the words they come from).
+    A word's push is how much it raised the log-probability of the stage (a two-word
+    phrase's push is shared by its words).
 
     Example: journey explain "@united lost my bag again, I want a refund"
     """
-    import pandas as pd
-
     from .explain import explain_texts
     from .model import load_model
     from .rules import stage_rules
 
     with _errors_as_exit_codes():
         model = load_model(model_path)
-        explained = explain_texts(model, pd.Series(texts, dtype=object), words=words, top_k=top_k)
+        explained = explain_texts(model, texts, words=words, top_k=top_k)
         for text, per_framework in zip(texts, explained, strict=True):
             rules = stage_rules(model.stages, {f: [e.stage] for f, e in per_framework.items()})
             if as_json:
@@ -280,7 +290,7 @@ def suggest(
         table = read_posts(file, text_column=text_column, encoding=encoding, delimiter=delimiter)
         model = load_model(model_path)
         picked = suggest_posts(model, table.chunks, table.text_column, count)
-        _write_rows([picked], output)
+        _write_rows(picked, output)
         _say(f"Suggested {len(picked)} posts to label from {table.name}.")
 
 
@@ -332,7 +342,7 @@ def evaluate(
         if cv is not None and model_path is not None:
             raise JourneyError("--cv trains new models on the file; it cannot be combined with --model")
         table = read_posts(labelled, text_column=text_column, encoding=encoding, delimiter=delimiter)
-        frame = pd.concat(list(table.chunks), ignore_index=True)
+        frame = table.frame()
         if cv is not None:
             stages = load_stages(stages_path)
             results = cross_validate_labelled(frame, stages, folds=cv, text_column=table.text_column, progress=_say)
@@ -439,28 +449,27 @@ def _refuse_overwriting_input(file: str, output: Path | None) -> None:
         raise JourneyError(f"--output {output} is the input file; write to another file so the input is kept")
 
 
-def _write_rows(chunks, output: Path | None, fmt: str = "csv") -> int:  # type: ignore[no-untyped-def]
-    """Write to stdout, or to `output` only once complete (a failed run leaves no half file)."""
-    from .writing import replacing, write_table
+def _write_rows(frame, output: Path | None) -> None:  # type: ignore[no-untyped-def]
+    """Write a pandas DataFrame as CSV to stdout or, once complete, to `output`."""
+    import pyarrow as pa
+
+    from .writing import write_table
+
+    with _output_stream(output) as stream:
+        write_table([pa.Table.from_pandas(frame.astype(str), preserve_index=False)], stream)
+
+
+@contextlib.contextmanager
+def _output_stream(output: Path | None):  # type: ignore[no-untyped-def]
+    """stdout's bytes, or a file that replaces `output` only once complete (a failed run leaves no half file)."""
+    from .writing import replacing
 
     if output is None:
-        rows = write_table(chunks, sys.stdout, fmt)
-        sys.stdout.flush()
-        return rows
-    with replacing(output) as stream:
-        return write_table(chunks, stream, fmt)
-
-
-def _with_progress(chunks, enabled: bool):  # type: ignore[no-untyped-def]
-    done = 0
-    for chunk in chunks:
-        done += len(chunk)
-        if enabled:
-            sys.stderr.write(f"\r{done:,} posts classified")
-            sys.stderr.flush()
-        yield chunk
-    if enabled and done:
-        sys.stderr.write("\n")
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    with replacing(output, "wb") as stream:
+        yield stream
 
 
 def main() -> None:

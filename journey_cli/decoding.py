@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-from .calibration import calibrate
+from .calibration import Probabilities, calibrate
 from .stages import NONE, Stages
 
 
@@ -21,11 +20,11 @@ class Decoded:
 
     stages: np.ndarray
     confidences: np.ndarray
-    probabilities: pd.DataFrame  # calibrated, one column per stage
+    probabilities: Probabilities  # calibrated, one column per stage
 
 
 def decode(
-    probabilities: dict[str, pd.DataFrame],
+    probabilities: dict[str, Probabilities],
     stages: Stages,
     *,
     temperatures: dict[str, float] | None = None,
@@ -63,12 +62,12 @@ def decode(
         if NONE in table.columns and unsure[framework_id].any():
             unsure_rows = unsure[framework_id]
             stage_ids[unsure_rows] = NONE
-            confidences[unsure_rows] = table[NONE].to_numpy()[unsure_rows]
+            confidences[unsure_rows] = table.column(NONE)[unsure_rows]
         decoded[framework_id] = Decoded(stage_ids, confidences, table)
     return decoded
 
 
-def _best(probabilities: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _best(probabilities: Probabilities) -> tuple[np.ndarray, np.ndarray]:
     values = probabilities.to_numpy()
     best = values.argmax(axis=1) if values.size else np.zeros(len(values), dtype=int)
     stage_ids = np.asarray(probabilities.columns, dtype=object)[best] if values.size else np.array([], dtype=object)
@@ -77,7 +76,7 @@ def _best(probabilities: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _joint_best(
-    first: pd.DataFrame, second: pd.DataFrame, links: dict[str, tuple[str, ...]]
+    first: Probabilities, second: Probabilities, links: dict[str, tuple[str, ...]]
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     allowed = np.array([[1.0 if s in links.get(f, ()) else 0.0 for s in second.columns] for f in first.columns])
     pairs = first.to_numpy()[:, :, None] * second.to_numpy()[:, None, :] * allowed[None]

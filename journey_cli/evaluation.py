@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import confusion_matrix
 
-from .calibration import expected_calibration_error, reliability
+from .calibration import Probabilities, expected_calibration_error, reliability
 from .errors import DataError
 from .model import JourneyModel
 from .scoring import score_stages
@@ -32,7 +32,7 @@ class FrameworkEvaluation:
     truth: np.ndarray
     predicted: np.ndarray
     confidences: np.ndarray
-    probabilities: pd.DataFrame  # calibrated, one column per stage the model knows
+    probabilities: Probabilities  # calibrated, one column per stage the model knows
 
     def scores(self) -> dict[str, Any]:
         scores = score_stages(self.truth, self.predicted, self.stage_ids)
@@ -82,7 +82,7 @@ def evaluate_model(
             table[framework_id].to_numpy()[labelled_rows],
             result.stages[labelled_rows],
             result.confidences[labelled_rows],
-            result.probabilities[labelled_rows].reset_index(drop=True),
+            result.probabilities[labelled_rows],
         )
     if not results:
         raise DataError("no labelled rows to evaluate; add a column named after a framework")
@@ -113,7 +113,7 @@ def cross_validate_labelled(
             oof.table[framework_id].to_numpy()[labelled_rows],
             result.stages[labelled_rows],
             result.confidences[labelled_rows],
-            result.probabilities[labelled_rows].reset_index(drop=True),
+            result.probabilities[labelled_rows],
         )
     return results
 

@@ -1,11 +1,18 @@
-"""The journey model: one scikit-learn pipeline per framework, its metadata, and safe persistence.
+"""The journey model: per framework a TF-IDF logistic regression held as plain arrays, and its file.
 
-Models are saved with skops, never pickle: loading a model file from elsewhere cannot run code.
-The model carries the stages YAML it was trained with, so a file is complete on its own.
+scikit-learn trains the model (see `training.py`); classifying needs only what a fitted linear
+text model is made of (the vocabulary, IDF weights, coefficients and intercepts), so it runs on
+numpy and Arrow without importing scikit-learn, whose import alone takes over a second.
+
+Model files are skops files that hold only plain data (a dict of strings and numpy arrays), so
+`skops.io.load` opens them with no trust list and nothing in a file can run code. journey reads
+those few plain node types itself, which keeps skops and scikit-learn out of a classify run.
 """
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import zipfile
 from dataclasses import dataclass
@@ -13,47 +20,59 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, Pipeline
+import pyarrow as pa
 
+from .calibration import Probabilities
 from .decoding import Decoded, decode
 from .errors import ModelError
+from .features import Counts, count_features
 from .stages import NONE, Stages, parse_stages
 from .text import normalise_texts
 from .writing import replacing
 
-MODEL_FORMAT = "journey-model/1"
+MODEL_FORMAT = "journey-model/2"
 BUNDLED_MODEL = Path(__file__).with_name("default_model.skops")
+_SKOPS_PROTOCOL = 2
 
 
-def build_pipeline() -> Pipeline:
-    """TF-IDF over word 1-2-grams and character 2-5-grams, into a class-balanced logistic regression.
+@dataclass(frozen=True)
+class LinearHead:
+    """One framework's TF-IDF weights and logistic regression over the model's shared vocabulary."""
 
-    Word n-grams catch phrases ("refund", "any recommendations"); character n-grams catch typos,
-    hashtags and word pieces that a small corpus never spells the same way twice. Logistic
-    regression gives usable probabilities and keeps to stock parts that skops loads without a
-    trust list. Chosen over a linear SVM and naive Bayes by cross-validated macro-F1 (see README).
-    """
-    features = FeatureUnion(
-        [
-            (
-                "words",
-                TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, token_pattern=r"(?u)\b\w+\b|[!?]"),
-            ),
-            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)),
-        ]
-    )
-    classifier = LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000)
-    return Pipeline([("features", features), ("classifier", classifier)])
+    classes: list[str]
+    idf: np.ndarray  # per vocabulary gram; 0 for grams this framework was not trained on
+    coef: np.ndarray  # (classes, grams), or (1, grams) for two classes
+    intercept: np.ndarray
+
+    def features(self, counts: Counts) -> np.ndarray:
+        """The TF-IDF value of each entry of `counts`: scikit-learn's TfidfVectorizer(sublinear_tf=True)."""
+        weights = (1.0 + np.log(counts.counts)) * self.idf[counts.features]
+        norms = np.sqrt(np.bincount(counts.rows, weights * weights, minlength=counts.posts))
+        row_norms = norms[counts.rows]
+        return np.divide(weights, row_norms, out=np.zeros_like(weights), where=row_norms > 0)
+
+    def probabilities(self, counts: Counts) -> np.ndarray:
+        """What scikit-learn's LogisticRegression.predict_proba gives on those features."""
+        weights = self.features(counts)
+        decision = np.empty((counts.posts, len(self.coef)))
+        for k, class_coef in enumerate(self.coef):
+            decision[:, k] = np.bincount(counts.rows, weights * class_coef[counts.features], minlength=counts.posts)
+        decision += self.intercept
+        if len(self.coef) == 1:  # two classes: scikit-learn keeps one row of weights for the second
+            second = 1.0 / (1.0 + np.exp(-decision[:, 0]))
+            return np.column_stack([1.0 - second, second])
+        decision -= decision.max(axis=1, keepdims=True)
+        np.exp(decision, out=decision)
+        decision /= decision.sum(axis=1, keepdims=True)
+        return decision
 
 
 @dataclass
 class JourneyModel:
-    """Fitted pipelines per framework, the stages they were trained for, and how they were made."""
+    """A linear head per framework over one vocabulary, the stages they were trained for, and how."""
 
-    pipelines: dict[str, Pipeline]
+    vocabulary: pa.Array  # the word 1-2-grams the model knows, in feature order
+    heads: dict[str, LinearHead]
     stages: Stages
     stages_yaml: str
     metadata: dict[str, Any]
@@ -62,31 +81,38 @@ class JourneyModel:
     def thresholds(self) -> dict[str, float]:
         return dict(self.metadata.get("thresholds", {}))
 
-    def raw_probabilities(self, texts: pd.Series) -> dict[str, pd.DataFrame]:
-        """Each framework's uncalibrated class probabilities; empty posts get all zeros."""
-        return self._probabilities(normalise_texts(texts.reset_index(drop=True)))
+    def counts(self, normalised: pa.Array) -> Counts:
+        return count_features(normalised, self.vocabulary)
 
-    def _probabilities(self, normalised: pd.Series) -> dict[str, pd.DataFrame]:
-        filled = (normalised.str.len() > 0).to_numpy()
+    def raw_probabilities(self, texts: Any) -> dict[str, Probabilities]:
+        """Each framework's uncalibrated class probabilities; empty posts get all zeros."""
+        return self.probabilities_of(normalise_texts(texts))
+
+    def probabilities_of(self, normalised: pa.Array) -> dict[str, Probabilities]:
+        """`raw_probabilities` of texts already normalised."""
+        counts = self.counts(normalised)
+        blank = _blank(normalised)
         results = {}
-        for framework_id, pipeline in self.pipelines.items():
-            values = np.zeros((len(normalised), len(pipeline.classes_)))
-            if filled.any():
-                values[filled] = pipeline.predict_proba(normalised[filled])
-            results[framework_id] = pd.DataFrame(values, columns=list(pipeline.classes_))
+        for framework_id, head in self.heads.items():
+            values = head.probabilities(counts)
+            values[blank] = 0.0
+            results[framework_id] = Probabilities(list(head.classes), values)
         return results
 
-    def predict(self, texts: pd.Series, thresholds: dict[str, float] | None = None) -> dict[str, Decoded]:
-        """Stage and confidence per framework for every text, decoded as the model was tuned to.
+    def predict(self, texts: Any, thresholds: dict[str, float] | None = None) -> dict[str, Decoded]:
+        """Stage and confidence per framework for every text, decoded as the model was tuned to."""
+        return self.decide(normalise_texts(texts), thresholds)
+
+    def decide(self, normalised: pa.Array, thresholds: dict[str, float] | None = None) -> dict[str, Decoded]:
+        """`predict` for texts already normalised.
 
         Probabilities are calibrated with the temperature fitted in training; linked frameworks
         are decided jointly if that scored better; a stage under the framework's threshold
         becomes `none`. An empty post always gets `none` with confidence 1.
         """
-        normalised = normalise_texts(texts.reset_index(drop=True))
-        blank = (normalised.str.len() == 0).to_numpy()
+        blank = _blank(normalised)
         decoded = decode(
-            self._probabilities(normalised),
+            self.probabilities_of(normalised),
             self.stages,
             temperatures=self.metadata.get("temperatures"),
             thresholds={**self.thresholds, **(thresholds or {})},
@@ -107,37 +133,50 @@ class JourneyModel:
             )
 
 
+def _blank(normalised: pa.Array) -> np.ndarray:
+    import pyarrow.compute as pc
+
+    return pc.equal(pc.binary_length(normalised), 0).to_numpy(zero_copy_only=False)
+
+
 def _describe_ids(stages: Stages) -> str:
     return "; ".join(f"{f}: {', '.join(ids)}" for f, ids in stages.stage_ids().items())
 
 
 def save_model(model: JourneyModel, path: str | Path) -> Path:
-    """Write the model with skops, atomically: the previous file survives any failure."""
+    """Write the model as a skops file of plain data, atomically: the previous file survives any failure."""
     import skops.io as sio
 
     path = Path(path)
     if path.is_dir():
         raise ModelError(f"{path} is a directory; give a file name such as {path / 'model.skops'}")
     path.parent.mkdir(parents=True, exist_ok=True)
+    offsets, data = model.vocabulary.buffers()[1:]
+    start, end = model.vocabulary.offset, model.vocabulary.offset + len(model.vocabulary)
+    offsets = np.frombuffer(offsets, dtype=np.int32)[start : end + 1]
     document = {
         "format": MODEL_FORMAT,
-        "metadata": model.metadata,
+        "metadata": json.dumps(model.metadata),
         "stages_yaml": model.stages_yaml,
-        "pipelines": model.pipelines,
+        "vocabulary": np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]].copy(),
+        "vocabulary_offsets": (offsets - offsets[0]).astype(np.int64),
+        "frameworks": {
+            framework_id: {
+                "classes": json.dumps(list(head.classes)),
+                "idf": head.idf,
+                "coef": head.coef,
+                "intercept": head.intercept,
+            }
+            for framework_id, head in model.heads.items()
+        },
     }
     with replacing(path, "wb") as stream:
-        # The skops format is mostly JSON (the vocabularies): deflate makes it ~15x smaller.
         stream.write(sio.dumps(document, compression=zipfile.ZIP_DEFLATED, compresslevel=6))
     return path
 
 
 def load_model(path: str | Path | None = None) -> JourneyModel:
-    """Load a model saved by `save_model` (the active model when `path` is None).
-
-    Only types that skops trusts by default are accepted, so a crafted file cannot run code.
-    """
-    import skops.io as sio
-
+    """Load a model saved by `save_model` (the active model when `path` is None)."""
     path = Path(path) if path is not None else active_model_path()
     if path.is_dir():
         raise ModelError(f"{path} is a directory; pass a model file")
@@ -147,29 +186,80 @@ def load_model(path: str | Path | None = None) -> JourneyModel:
         raise ModelError(f"model file not found: {path}") from None
     except OSError as error:
         raise ModelError(f"cannot read model {path}: {error.strerror}") from None
+    not_a_model = f"{path} is not a journey model file; train one with `journey train`"
     try:
-        untrusted = sio.get_untrusted_types(data=data)
-        if untrusted:
-            raise ModelError(
-                f"{path} contains types journey does not trust ({', '.join(untrusted[:5])}); "
-                "only models saved by `journey train` can be loaded"
+        document = _read_plain_skops(data, path)
+        if not isinstance(document, dict) or document.get("format") != MODEL_FORMAT:
+            raise ModelError(not_a_model)
+        offsets = np.asarray(document["vocabulary_offsets"], dtype=np.int32)
+        vocabulary = pa.Array.from_buffers(
+            pa.string(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(document["vocabulary"])]
+        )
+        vocabulary.validate(full=True)
+        heads = {
+            framework_id: LinearHead(
+                json.loads(head["classes"]),
+                np.asarray(head["idf"], dtype=np.float64),
+                np.asarray(head["coef"], dtype=np.float64),
+                np.asarray(head["intercept"], dtype=np.float64),
             )
-        document = sio.loads(data)
+            for framework_id, head in document["frameworks"].items()
+        }
+        metadata = json.loads(document["metadata"])
+        stages_yaml = document["stages_yaml"]
     except ModelError:
         raise
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as error:
-        raise ModelError(
-            f"{path} is not a journey model file ({type(error).__name__}); train one with `journey train`"
-        ) from None
-    if not isinstance(document, dict) or document.get("format") != MODEL_FORMAT:
-        raise ModelError(f"{path} is not a journey model file; train one with `journey train`")
-    stages_yaml = document["stages_yaml"]
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, pa.ArrowException) as error:
+        raise ModelError(f"{not_a_model} ({type(error).__name__})") from None
+    for framework_id, head in heads.items():
+        if head.coef.shape[1:] != (len(vocabulary),) or head.idf.shape != (len(vocabulary),):
+            raise ModelError(f"{path}: the {framework_id} weights do not match the vocabulary; the file is damaged")
     return JourneyModel(
-        pipelines=dict(document["pipelines"]),
+        vocabulary=vocabulary,
+        heads=heads,
         stages=parse_stages(stages_yaml, source=f"stages inside {path}"),
         stages_yaml=stages_yaml,
-        metadata=document["metadata"],
+        metadata=metadata,
     )
+
+
+def _read_plain_skops(data: bytes, path: Path) -> Any:
+    """The object in a skops file made only of dicts, JSON values and numeric numpy arrays.
+
+    Anything else is refused, and arrays are read with `allow_pickle=False`: no byte of the file
+    can make Python build an object of its choosing. A file from a newer skops protocol is
+    handed to skops itself, which trusts no types.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        schema = json.loads(archive.read("schema.json"))
+        if schema.get("protocol") != _SKOPS_PROTOCOL:
+            return _read_with_skops(data, path)
+
+        def build(node: dict[str, Any]) -> Any:
+            loader = node.get("__loader__")
+            if loader == "DictNode" and node.get("__class__") == "dict":
+                return {str(key): build(value) for key, value in node["content"].items()}
+            if loader == "JsonNode" and node.get("is_json") is True:
+                return json.loads(node["content"])
+            if loader == "NdArrayNode" and node.get("type") == "numpy":
+                with archive.open(node["file"]) as member:
+                    return np.load(io.BytesIO(member.read()), allow_pickle=False)
+            kind = f"{node.get('__module__')}.{node.get('__class__')}"
+            raise ModelError(f"{path} holds a {kind}, which journey models never contain; it cannot be loaded")
+
+        return build(schema)
+
+
+def _read_with_skops(data: bytes, path: Path) -> Any:
+    import skops.io as sio
+
+    untrusted = sio.get_untrusted_types(data=data)
+    if untrusted:
+        raise ModelError(
+            f"{path} contains types journey does not trust ({', '.join(untrusted[:5])}); "
+            "only models saved by `journey train` can be loaded"
+        )
+    return sio.loads(data)
 
 
 def user_model_path() -> Path:

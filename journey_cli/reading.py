@@ -6,16 +6,20 @@ import codecs
 import csv
 import io
 import itertools
+import re
 import sys
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from .errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TEXT_COLUMN_NAMES = (
     "text", "message", "content", "post", "body", "tweet", "full_text",
@@ -24,17 +28,33 @@ TEXT_COLUMN_NAMES = (
 """Column names taken as the post text, in order of preference, when --text-column is not given."""
 
 DEFAULT_CHUNK_SIZE = 20_000
+BLOCK_BYTES = 8 << 20
+"""Bytes parsed at a time. A row longer than this (a field of many megabytes) makes a file be
+read again with blocks eight times larger; stdin cannot be read twice, so there it is an error."""
+_MAX_BLOCK_BYTES = 1 << 30
 _SNIFF_BYTES = 64 * 1024
 
 
 @dataclass
 class PostTable:
-    """An open CSV of posts: its columns, which one holds the text, and its rows in chunks."""
+    """An open CSV of posts: its columns, which one holds the text, and its rows in chunks.
+
+    Every chunk is an Arrow table of the file's columns, all text, cells exactly as written.
+    """
 
     name: str
     columns: list[str]
     text_column: str
-    chunks: Iterator[pd.DataFrame]
+    chunks: Iterator[pa.Table]
+
+    def frame(self) -> pd.DataFrame:
+        """All the (remaining) rows as one pandas DataFrame of strings."""
+        import pandas as pd
+
+        tables = list(self.chunks)
+        if not tables:
+            return pd.DataFrame({column: pd.Series(dtype=object) for column in self.columns})
+        return pa.concat_tables(tables).to_pandas()
 
 
 def find_text_column(columns: list[str], wanted: str | None = None) -> str:
@@ -66,73 +86,152 @@ def read_posts(
     """
     name = "stdin" if str(source) == "-" else str(source)
     try:
-        codecs.lookup(encoding)
+        codec = codecs.lookup(encoding).name
     except LookupError:
         raise DataError(f"unknown encoding '{encoding}'; try utf-8, cp1252 or latin-1") from None
     stream = _open_binary(source)
+    try:
+        delimiter, header, codec, encoding, sample = _inspect(stream, name, encoding, codec, delimiter)
+    except BaseException:
+        _close(stream)
+        raise
+
+    def open_reader(block_bytes: int, stream: BinaryIO) -> pa_csv.CSVStreamingReader:
+        return pa_csv.open_csv(
+            stream,
+            # Arrow skips a UTF-8 BOM itself; other encodings are decoded by Python's codecs.
+            read_options=pa_csv.ReadOptions(
+                block_size=block_bytes, encoding="utf8" if codec.startswith("utf-8") else encoding
+            ),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+
+    def reopen() -> BinaryIO | None:
+        return None if name == "stdin" else _open_binary(source)
+
+    chunks = _chunks(open_reader, _Rewound(sample, stream), reopen, name, encoding, chunk_size)
+    # The first chunk is read now: a missing text column or a broken first row is reported
+    # before any output is written.
+    first = next(chunks)
+    columns = first.column_names
+    try:
+        found = find_text_column(columns, text_column)
+    except DataError:
+        chunks.close()
+        raise
+    return PostTable(name, columns, found, itertools.chain([first], chunks))
+
+
+def _inspect(
+    stream: BinaryIO, name: str, encoding: str, codec: str, delimiter: str | None
+) -> tuple[str, list[str], str, str, bytes]:
+    """Check the start of the input and find its delimiter, header and real encoding."""
     sample = _read_sample(stream)
-    stream = _Rewound(sample, stream)
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and codecs.lookup(encoding).name.startswith(
-        "utf-8"
-    ):
-        encoding = "utf-16"  # what Excel writes for "Unicode Text"; its BOM says so unambiguously
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and codec.startswith("utf-8"):
+        codec = encoding = "utf-16"  # what Excel writes for "Unicode Text"; its BOM says so unambiguously
     if not sample.strip():
         raise DataError(f"{name} is empty; expected a CSV with a header row")
-    if b"\x00" in sample and not codecs.lookup(encoding).name.startswith("utf-16"):
+    if b"\x00" in sample and not codec.startswith("utf-16"):
         raise DataError(f"{name} holds NUL bytes: is it a binary file, or UTF-16 without a BOM (--encoding utf-16)?")
-    text_sample = sample.decode(encoding, errors="replace")
+    text_sample = sample.decode(encoding, errors="replace").removeprefix("\ufeff")
     if delimiter is None:
         delimiter = _sniff_delimiter(text_sample)
     header = _header(text_sample, delimiter)
     duplicates = sorted({column for column in header if header.count(column) > 1})
     if duplicates:
         raise DataError(f"{name} has more than one column named {', '.join(map(repr, duplicates))}; rename them")
+    return delimiter, header, codec, encoding, sample
+
+
+def _chunks(open_reader, stream, reopen, name: str, encoding: str, chunk_size: int) -> Iterator[pa.Table]:  # type: ignore[no-untyped-def]
+    """The rows in tables of at most `chunk_size` rows; one empty table if there are none."""
+    block_bytes, done, skip = BLOCK_BYTES, 0, 0
     try:
-        reader = pd.read_csv(
-            io.BufferedReader(stream, buffer_size=1 << 20),
-            sep=delimiter,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            index_col=False,
-            encoding=encoding,
-            encoding_errors="strict",
-            chunksize=chunk_size,
-            engine="c",
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as error:
-        raise DataError(_explain_read_error(name, error, encoding)) from None
-    chunks = _chunks(reader, header, name, encoding)
-    # The first chunk is read now: a missing text column or a broken first row is reported
-    # before any output is written.
-    first = next(chunks)
-    columns = list(first.columns)
-    found = find_text_column(columns, text_column)
-    return PostTable(name, columns, found, itertools.chain([first], chunks))
-
-
-def _chunks(
-    reader: pd.io.parsers.TextFileReader, header: list[str], name: str, encoding: str
-) -> Iterator[pd.DataFrame]:
-    with reader:
         while True:
+            reader = _opened(open_reader, block_bytes, stream, name, encoding)
             try:
-                with warnings.catch_warnings():
-                    # pandas only warns when a row has more fields than the header, and drops them.
-                    warnings.simplefilter("error", pd.errors.ParserWarning)
-                    chunk = next(reader)
-            except StopIteration:
+                for batch in _batches(reader, name, encoding, done):
+                    if skip >= len(batch):
+                        skip -= len(batch)
+                        continue
+                    batch, skip = batch.slice(skip), 0
+                    yield from _sliced(batch, chunk_size)
+                    done += len(batch)
+                if not done:
+                    yield reader.schema.empty_table()
+                if stream is not None and stream.quotes % 2:
+                    _check_quotes_closed(reopen(), name, encoding)
                 return
-            except pd.errors.ParserWarning:
-                raise DataError(
-                    f"{name}: a row has more fields than the header; check the delimiter (--delimiter) and quoting"
-                ) from None
-            except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as error:
-                raise DataError(_explain_read_error(name, error, encoding)) from None
-            if len(chunk.columns) == len(header):
-                # pandas renames blank headers ("Unnamed: 2"); keep the names as written.
-                chunk.columns = header
-            yield chunk
+            except _RowTooLong:
+                # Read the file again with larger blocks, skipping the rows already done.
+                _close(stream)
+                reopened, block_bytes, skip = reopen(), block_bytes * 8, done
+                stream = _Rewound(b"", reopened) if reopened is not None else None
+                if stream is None or block_bytes > _MAX_BLOCK_BYTES:
+                    raise DataError(
+                        f"{name}: a row is longer than {block_bytes / 8 / 2**20:g} MB; "
+                        + ("save the input to a file and pass its path" if stream is None else "is it really a CSV?")
+                    ) from None
+    finally:
+        _close(stream)
+
+
+class _RowTooLong(Exception):
+    pass
+
+
+def _check_quotes_closed(stream: BinaryIO | None, name: str, encoding: str) -> None:
+    """An odd number of quote characters: a quoted field may run to the end of the file.
+
+    Arrow then reads the rest of the file as one cell; a stray quote inside an unquoted field
+    (`5" screen`) is fine, so Python's csv module decides which it is. stdin cannot be read twice.
+    """
+    if stream is None:
+        return
+    with io.TextIOWrapper(stream, encoding=encoding, newline="") as text:
+        try:
+            for _ in csv.reader(text, strict=True):
+                pass
+        except csv.Error as error:
+            raise DataError(
+                f"cannot read {name} as CSV: its quoting is broken ({error}); every quoted field needs a closing quote"
+            ) from None
+
+
+def _batches(reader: pa_csv.CSVStreamingReader, name: str, encoding: str, done: int) -> Iterator[pa.RecordBatch]:
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+            if "straddling" in str(error):
+                raise _RowTooLong from None
+            raise DataError(_explain_read_error(name, error, encoding, done)) from None
+        done += len(batch)
+        yield batch
+
+
+def _opened(open_reader, block_bytes: int, stream: BinaryIO, name: str, encoding: str):  # type: ignore[no-untyped-def]
+    try:
+        return open_reader(block_bytes, stream)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+        raise DataError(_explain_read_error(name, error, encoding, 0)) from None
+
+
+def _close(stream: BinaryIO | None) -> None:
+    if stream is not None and stream is not sys.stdin.buffer:
+        stream.close()
+
+
+def _sliced(batch: pa.RecordBatch, chunk_size: int) -> Iterator[pa.Table]:
+    for start in range(0, len(batch), chunk_size):
+        yield pa.Table.from_batches([batch.slice(start, chunk_size)])
 
 
 def _header(text_sample: str, delimiter: str) -> list[str]:
@@ -142,16 +241,27 @@ def _header(text_sample: str, delimiter: str) -> list[str]:
         return []
 
 
-def _explain_read_error(name: str, error: Exception, encoding: str) -> str:
-    if isinstance(error, UnicodeDecodeError):
+def _explain_read_error(name: str, error: Exception, encoding: str, rows_done: int) -> str:
+    message = str(error)
+    where = f"after data row {rows_done}" if rows_done else "near the top"
+    if isinstance(error, UnicodeDecodeError) or "invalid UTF8" in message:
+        column = re.match(r"In CSV column #(\d+)", message)
+        place = f"column {int(column.group(1)) + 1}, " if column else ""
         return (
-            f"{name} is not valid {encoding} text ({error.reason} at byte {error.start}); "
+            f"{name} is not valid {encoding} text ({place}{where}); "
             "pass --encoding cp1252 (Windows/Excel) or --encoding latin-1"
         )
-    if isinstance(error, pd.errors.EmptyDataError):
-        return f"{name} is empty; expected a CSV with a header row"
-    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return f"cannot read {name} as CSV: {first_line}; check its delimiter (--delimiter) and quoting"
+    fields = re.match(r"CSV parse error: Expected (\d+) columns, got (\d+): (.*)", message, re.DOTALL)
+    if fields:
+        expected, got, row = fields.groups()
+        shown = row.splitlines()[0][:60] if row.strip() else ""
+        more = "more" if int(got) > int(expected) else "fewer"
+        return (
+            f"{name}: a row {where} has {got} fields where the header has {expected} ({shown!r}); "
+            f"it has {more} fields than the header: check the delimiter (--delimiter) and that quotes are closed"
+        )
+    first_line = message.strip().splitlines()[0] if message.strip() else type(error).__name__
+    return f"cannot read {name} as CSV ({where}): {first_line}; check its delimiter (--delimiter) and quoting"
 
 
 def _open_binary(source: str | Path) -> BinaryIO:
@@ -195,6 +305,7 @@ class _Rewound(io.RawIOBase):
     def __init__(self, head: bytes, rest: BinaryIO) -> None:
         self._head = memoryview(head)
         self._rest = rest
+        self.quotes = head.count(b'"')  # quote characters seen, to notice a quote never closed
 
     def readable(self) -> bool:
         return True
@@ -207,6 +318,7 @@ class _Rewound(io.RawIOBase):
             return count
         data = self._rest.read(len(buffer))
         buffer[: len(data)] = data
+        self.quotes += data.count(b'"')
         return len(data)
 
     def close(self) -> None:

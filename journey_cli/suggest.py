@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .model import JourneyModel
 from .text import normalise_texts
@@ -21,7 +22,7 @@ POOL_FACTOR = 10
 SIMILARITY_PENALTY = 0.5
 
 
-def suggest_posts(model: JourneyModel, chunks: Iterable[pd.DataFrame], text_column: str, count: int) -> pd.DataFrame:
+def suggest_posts(model: JourneyModel, chunks: Iterable[pa.Table], text_column: str, count: int) -> pd.DataFrame:
     """The `count` posts most worth labelling, as rows ready to label.
 
     Returns the input columns, then per framework an empty label column named after it (kept
@@ -39,12 +40,12 @@ def suggest_posts(model: JourneyModel, chunks: Iterable[pd.DataFrame], text_colu
     return picked.drop(columns="_normalised").reset_index(drop=True)
 
 
-def _score(model: JourneyModel, chunk: pd.DataFrame, text_column: str) -> pd.DataFrame:
-    normalised = normalise_texts(chunk[text_column]).to_numpy()
-    chunk = chunk[normalised != ""].copy()
+def _score(model: JourneyModel, table: pa.Table, text_column: str) -> pd.DataFrame:
+    normalised = np.asarray(normalise_texts(table[text_column]).to_pylist(), dtype=object)
+    chunk = table.to_pandas()[normalised != ""].copy()
     if chunk.empty:
         return chunk.assign(uncertainty=pd.Series(dtype=float), _normalised=pd.Series(dtype=object))
-    decoded = model.predict(chunk[text_column])
+    decoded = model.decide(pa.array(normalised[normalised != ""], pa.string()))
     margins = []
     for framework_id, result in decoded.items():
         top_two = np.sort(result.probabilities.to_numpy(), axis=1)[:, -2:]
@@ -58,10 +59,14 @@ def _score(model: JourneyModel, chunk: pd.DataFrame, text_column: str) -> pd.Dat
 
 
 def _pick_diverse(model: JourneyModel, pool: pd.DataFrame, count: int) -> pd.DataFrame:
-    features = next(iter(model.pipelines.values()))[:-1]
-    vectors = features.transform(pool["_normalised"]).tocsr()
-    norms = np.sqrt(np.asarray(vectors.multiply(vectors).sum(axis=1)).ravel())
-    vectors = vectors.multiply(1.0 / np.maximum(norms, 1e-12)[:, None]).tocsr()
+    from scipy.sparse import csr_matrix
+
+    counts = model.counts(pa.array(pool["_normalised"].tolist(), pa.string()))
+    head = next(iter(model.heads.values()))
+    # TF-IDF vectors are already of unit length, so their dot product is their cosine similarity.
+    vectors = csr_matrix(
+        (head.features(counts), (counts.rows, counts.features)), shape=(len(pool), len(model.vocabulary))
+    )
     uncertainty = pool["uncertainty"].to_numpy()
     closest = np.zeros(len(pool))
     chosen: list[int] = []

@@ -14,14 +14,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sklearn.base import clone
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
-from .calibration import expected_calibration_error, fit_temperature
+from .calibration import Probabilities, expected_calibration_error, fit_temperature
 from .decoding import Decoded, decode
 from .errors import DataError
-from .model import JourneyModel, build_pipeline
+from .features import documents
+from .model import JourneyModel, LinearHead
 from .scoring import score_stages
 from .stages import NONE, Stages
 from .text import normalise_texts
@@ -33,6 +38,46 @@ temperature fitted there (about 0.7 on the bundled corpus) makes confidences ove
 real-world accuracy: on the real posts of the development set the calibration error was 0.12
 to 0.16 with it and 0.08 to 0.10 without."""
 THRESHOLD_GRID = np.round(np.arange(0.0, 0.951, 0.025), 3)
+
+
+def build_pipeline() -> Pipeline:
+    """TF-IDF over word 1-2-grams into a class-balanced logistic regression.
+
+    It is fed each post's grams from `features.documents`, the same grams classifying counts.
+    Logistic regression gives usable probabilities, and the fitted model is a few arrays that
+    score a million posts in seconds. Character n-grams scored within noise on real posts and
+    cost ten times the work per post (see bench/quality.py in the README).
+    """
+    return Pipeline(
+        [
+            ("tfidf", TfidfVectorizer(analyzer=_given_grams, sublinear_tf=True)),
+            ("classifier", LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000)),
+        ]
+    )
+
+
+def _given_grams(grams: list[str]) -> list[str]:
+    return grams
+
+
+def export_pipelines(pipelines: dict[str, Pipeline]) -> tuple[pa.Array, dict[str, LinearHead]]:
+    """The arrays a fitted `build_pipeline()` per framework is made of, over one shared vocabulary.
+
+    A gram one framework never saw gets IDF 0 there, so it adds nothing to that framework's
+    features or their norm, exactly as if it were absent.
+    """
+    names = sorted({name for pipeline in pipelines.values() for name in pipeline[0].vocabulary_})
+    position = {name: index for index, name in enumerate(names)}
+    heads = {}
+    for framework_id, pipeline in pipelines.items():
+        vectoriser, classifier = pipeline[0], pipeline[-1]
+        columns = np.array([position[name] for name in vectoriser.get_feature_names_out()], dtype=np.int64)
+        idf = np.zeros(len(names))
+        idf[columns] = vectoriser.idf_
+        coef = np.zeros((len(classifier.coef_), len(names)))
+        coef[:, columns] = classifier.coef_
+        heads[framework_id] = LinearHead([str(c) for c in classifier.classes_], idf, coef, classifier.intercept_.copy())
+    return pa.array(names, pa.string()), heads
 
 
 def read_labelled(labelled: pd.DataFrame, stages: Stages, text_column: str = "text") -> pd.DataFrame:
@@ -78,8 +123,8 @@ class OutOfFold:
     """Cross-validated class probabilities for every post, and the labels to score them against."""
 
     table: pd.DataFrame  # the posts used (non-empty text), with their label columns and input index
-    texts: pd.Series  # their normalised text, as the pipelines see it
-    probabilities: dict[str, pd.DataFrame]  # per framework, one row per post of `table`
+    inputs: np.ndarray  # what the pipelines were fed for each post: its grams, or its normalised text
+    probabilities: dict[str, Probabilities]  # per framework, one row per post of `table`
 
     def labelled(self, framework_id: str) -> np.ndarray:
         """Which rows of `table` carry a label in this framework."""
@@ -97,10 +142,16 @@ def cross_validate(
     """Out-of-fold probabilities from `folds` stratified splits, the same splits for every framework.
 
     Each fold trains one pipeline per framework on the training posts labelled in it, and
-    predicts every held-out post, so that frameworks can also be decided jointly.
+    predicts every held-out post, so that frameworks can also be decided jointly. The default
+    pipeline is fed each post's grams; another `pipeline` (benchmarks pass some) its normalised text.
     """
-    texts = normalise_texts(table["text"])
-    table, texts = table[texts != ""], texts[texts != ""]
+    normalised = normalise_texts(pa.array(table["text"].tolist(), pa.string()))
+    filled = pc.greater(pc.binary_length(normalised), 0)
+    table = table[filled.to_numpy(zero_copy_only=False)]
+    normalised = normalised.filter(filled)
+    texts = np.empty(len(table), dtype=object)
+    for row, value in enumerate(documents(normalised) if pipeline is None else normalised.to_pylist()):
+        texts[row] = value  # one by one: numpy would read a list of gram lists as a 2-d array
     frameworks = [f for f in stages.framework_ids if f in table]
     for framework_id in frameworks:
         _check_enough(framework_id, table.loc[table[framework_id] != "", framework_id].to_numpy(), folds)
@@ -114,15 +165,16 @@ def cross_validate(
     for framework_id in frameworks:
         labels = table[framework_id].to_numpy()
         classes = [s for s in stages.frameworks[framework_id].stage_ids if s in set(labels)]
-        collected = pd.DataFrame(0.0, index=table.index, columns=classes)
+        collected = np.zeros((len(table), len(classes)))
         progress(f"{framework_id}: cross-validating on {int((labels != '').sum())} posts ({folds} folds)")
         for train_rows, test_rows in splits:
             train_rows = train_rows[labels[train_rows] != ""]
             fitted = clone(pipeline if pipeline is not None else build_pipeline())
-            fitted.fit(texts.iloc[train_rows], labels[train_rows])
-            predicted = pd.DataFrame(fitted.predict_proba(texts.iloc[test_rows]), columns=fitted.classes_)
-            collected.iloc[test_rows] = predicted.reindex(columns=classes, fill_value=0.0).to_numpy()
-        probabilities[framework_id] = collected
+            fitted.fit(texts[train_rows], labels[train_rows])
+            predicted = fitted.predict_proba(texts[test_rows])
+            for column, stage_id in enumerate(fitted.classes_):
+                collected[test_rows, classes.index(stage_id)] = predicted[:, column]
+        probabilities[framework_id] = Probabilities(classes, collected)
     return OutOfFold(table, texts, probabilities)
 
 
@@ -133,7 +185,6 @@ def train_model(
     *,
     text_column: str = "text",
     folds: int = 5,
-    pipeline: Pipeline | None = None,
     progress: Callable[[str], None] = lambda message: None,
 ) -> JourneyModel:
     """Fit one pipeline per framework and choose how to decode it, all from cross-validation.
@@ -142,12 +193,9 @@ def train_model(
     whether deciding linked frameworks jointly raises macro-F1, and picks the threshold under
     which a post is `none` (the one that maximises macro-F1, `none` included). The reported
     scores are those of the model with these settings.
-
-    `pipeline` is an unfitted scikit-learn text classifier with `predict_proba`, cloned for each
-    framework (default: `build_pipeline()`); benchmarks pass alternatives here.
     """
     table = read_labelled(labelled, stages, text_column)
-    oof = cross_validate(table, stages, folds=folds, pipeline=pipeline, progress=progress)
+    oof = cross_validate(table, stages, folds=folds, progress=progress)
     settings, decoded = choose_decoding(oof, stages)
     cv_scores = {}
     for framework_id, result in decoded.items():
@@ -158,13 +206,8 @@ def train_model(
         scores["temperature"] = settings["temperatures"][framework_id]
         scores["ece"] = expected_calibration_error(truth, result.probabilities[rows])
         cv_scores[framework_id] = scores
-    pipelines, counts = {}, {}
-    for framework_id in oof.probabilities:
-        rows = oof.labelled(framework_id)
-        counts[framework_id] = int(rows.sum())
-        progress(f"{framework_id}: fitting on all {counts[framework_id]} posts")
-        fitted = clone(pipeline) if pipeline is not None else build_pipeline()
-        pipelines[framework_id] = fitted.fit(oof.texts[rows], oof.table[framework_id].to_numpy()[rows])
+    pipelines = fit_pipelines(oof, build_pipeline(), progress)
+    counts = {framework_id: int(oof.labelled(framework_id).sum()) for framework_id in pipelines}
     metadata = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "stages_fingerprint": stages.fingerprint(),
@@ -176,7 +219,20 @@ def train_model(
         "temperatures": settings["temperatures"],
         "joint": settings["joint"],
     }
-    return JourneyModel(pipelines, stages, stages_yaml, metadata)
+    vocabulary, heads = export_pipelines(pipelines)
+    return JourneyModel(vocabulary, heads, stages, stages_yaml, metadata)
+
+
+def fit_pipelines(
+    oof: OutOfFold, pipeline: Pipeline, progress: Callable[[str], None] = lambda message: None
+) -> dict[str, Pipeline]:
+    """A clone of `pipeline` per framework, fitted on all the posts labelled in it."""
+    pipelines = {}
+    for framework_id in oof.probabilities:
+        rows = oof.labelled(framework_id)
+        progress(f"{framework_id}: fitting on all {int(rows.sum())} posts")
+        pipelines[framework_id] = clone(pipeline).fit(oof.inputs[rows], oof.table[framework_id].to_numpy()[rows])
+    return pipelines
 
 
 def choose_decoding(oof: OutOfFold, stages: Stages) -> tuple[dict[str, Any], dict[str, Decoded]]:

@@ -3,43 +3,78 @@
 from __future__ import annotations
 
 import contextlib
-import csv
+import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import DataError
 
 FORMATS = ("csv", "tsv", "jsonl")
 
 
-def write_table(chunks: Iterable[pd.DataFrame], out: IO[str], fmt: str = "csv") -> int:
-    """Write the chunks one after the other as one table; returns the number of rows written."""
+def write_table(chunks: Iterable[pa.Table], out: BinaryIO, fmt: str = "csv") -> int:
+    """Write the chunks one after the other as one UTF-8 table; returns the number of rows written."""
     if fmt not in FORMATS:
         raise DataError(f"unknown format '{fmt}'; choose one of {', '.join(FORMATS)}")
     rows = 0
     for index, chunk in enumerate(chunks):
-        if fmt == "jsonl":
-            if len(chunk):
-                # pandas ends each block of lines with a newline itself.
-                chunk.to_json(out, orient="records", lines=True, force_ascii=False)
-        else:
-            chunk.to_csv(
-                out,
-                sep="\t" if fmt == "tsv" else ",",
-                index=False,
-                header=index == 0,
-                lineterminator="\n",
-                # With "\n" line ends, Python's csv writer does not quote a lone "\r" in a cell,
-                # and a reader would split the row there: quote every cell of such a chunk.
-                quoting=csv.QUOTE_ALL if _has_carriage_return(chunk) else csv.QUOTE_MINIMAL,
-            )
+        out.write(encode_chunk(chunk, fmt, header=index == 0))
         rows += len(chunk)
     return rows
+
+
+def encode_chunk(chunk: pa.Table, fmt: str, *, header: bool) -> bytes | memoryview:
+    """One chunk's rows as bytes of CSV (with the header line if `header`), TSV or JSON lines."""
+    if fmt == "jsonl":
+        return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in chunk.to_pylist()).encode()
+    delimiter = "\t" if fmt == "tsv" else ","
+    lines = _lines([_cells(column, delimiter, chunk.num_columns) for column in chunk.columns], delimiter)
+    body = _data(lines) if len(chunk) else b""
+    if not header:
+        return body
+    names = [_cells(pa.array([name], pa.string()), delimiter, chunk.num_columns) for name in chunk.column_names]
+    return bytes(_data(_lines(names, delimiter))) + bytes(body)
+
+
+def _cells(column: pa.Array | pa.ChunkedArray, delimiter: str, width: int) -> pa.Array:
+    """A column as CSV cells: quoted (quotes doubled) where it holds the delimiter, a quote or a line end.
+
+    Every cell holding a carriage return is quoted too: Python's csv writer leaves a lone "\r"
+    bare, and readers split the row there.
+    """
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if not pa.types.is_string(column.type):
+        column = column.cast(pa.string())
+    column = pc.fill_null(column, "")
+    needs_quotes = pc.match_substring_regex(column, f'[{re.escape(delimiter)}"\r\n]')
+    if width == 1:
+        needs_quotes = pc.or_(needs_quotes, pc.equal(pc.binary_length(column), 0))  # else a blank line
+    if not pc.any(needs_quotes).as_py():
+        return column
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(column, '"', '""'), '"', "")
+    return pc.if_else(needs_quotes, quoted, column)
+
+
+def _lines(cells: list[pa.Array], delimiter: str) -> pa.Array:
+    joined = pc.binary_join_element_wise(*cells, delimiter) if len(cells) > 1 else cells[0]
+    return pc.binary_join_element_wise(joined, "", "\n")  # each row followed by a line end
+
+
+def _data(lines: pa.Array) -> memoryview:
+    """The bytes of all the strings of an array, back to back, without copying them."""
+    offsets = lines.buffers()[1]
+    first, last = (
+        int(o) for o in memoryview(offsets).cast("i")[lines.offset : lines.offset + len(lines) + 1 : len(lines)]
+    )
+    return memoryview(lines.buffers()[2])[first:last]
 
 
 @contextlib.contextmanager
@@ -66,11 +101,6 @@ def replacing(path: str | Path, mode: str = "w", encoding: str | None = "utf-8")
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-
-
-def _has_carriage_return(chunk: pd.DataFrame) -> bool:
-    text_columns = chunk.select_dtypes(include=["object", "string"])
-    return any(text_columns[column].str.contains("\r", regex=False).any() for column in text_columns)
 
 
 def _current_umask() -> int:

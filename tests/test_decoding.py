@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from journey_cli import load_stages
-from journey_cli.calibration import calibrate, expected_calibration_error, fit_temperature, reliability
+from journey_cli.calibration import Probabilities, calibrate, expected_calibration_error, fit_temperature, reliability
 from journey_cli.decoding import decode
 
 
-def random_probabilities(columns: list[str], rows: int, seed: int) -> pd.DataFrame:
+def random_probabilities(columns: list[str], rows: int, seed: int) -> Probabilities:
     values = np.random.default_rng(seed).dirichlet(np.ones(len(columns)) * 0.5, size=rows)
-    return pd.DataFrame(values, columns=columns)
+    return Probabilities(columns, values)
 
 
 @pytest.fixture(scope="module")
-def probabilities() -> dict[str, pd.DataFrame]:
+def probabilities() -> dict[str, Probabilities]:
     ids = load_stages().stage_ids()
     return {f: random_probabilities(ids[f], 500, seed) for seed, f in enumerate(ids)}
 
@@ -50,8 +49,8 @@ def test_temperature_keeps_the_ranking_and_sharpens_below_one():
     table = random_probabilities(["a", "b", "c"], 50, seed=3)
     sharp = calibrate(table, 0.5)
     assert (sharp.to_numpy().argmax(axis=1) == table.to_numpy().argmax(axis=1)).all()
-    assert (sharp.max(axis=1) >= table.max(axis=1) - 1e-12).all()
-    np.testing.assert_allclose(sharp.sum(axis=1), 1.0)
+    assert (sharp.values.max(axis=1) >= table.values.max(axis=1) - 1e-12).all()
+    np.testing.assert_allclose(sharp.values.sum(axis=1), 1.0)
     assert calibrate(table, 1.0) is table
 
 
@@ -62,8 +61,8 @@ def test_fitted_temperature_repairs_an_underconfident_model():
     true_probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     labels = np.array(["a", "b", "c"])
     sampled = np.array([rng.choice(3, p=p) for p in true_probabilities])
-    timid = pd.DataFrame(true_probabilities**0.4, columns=labels)
-    timid = timid.div(timid.sum(axis=1), axis=0)
+    timid_values = true_probabilities**0.4
+    timid = Probabilities(list(labels), timid_values / timid_values.sum(axis=1, keepdims=True))
     temperature = fit_temperature(timid, labels[sampled])
     assert 0.3 < temperature < 0.55
     before = expected_calibration_error(labels[sampled], timid)

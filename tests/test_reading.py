@@ -6,6 +6,7 @@ import io
 import sys
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from journey_cli import DataError, read_posts
@@ -15,8 +16,7 @@ from .conftest import EXAMPLES
 
 
 def read_all(path, **options) -> pd.DataFrame:
-    table = read_posts(path, **options)
-    return pd.concat(list(table.chunks), ignore_index=True)
+    return read_posts(path, **options).frame()
 
 
 @pytest.mark.parametrize(
@@ -44,7 +44,7 @@ def test_example_posts_read_in_chunks_with_cells_unchanged():
     chunks = list(table.chunks)
     assert table.columns == ["id", "author", "created_at", "text"]
     assert max(len(c) for c in chunks) == 7
-    frame = pd.concat(chunks, ignore_index=True)
+    frame = pa.concat_tables(chunks).to_pandas()
     assert len(frame) == len(pd.read_csv(EXAMPLES / "posts.csv"))
     assert (frame["text"] == "").sum() >= 1, "an empty post stays an empty string, not NaN"
 
@@ -73,7 +73,7 @@ def test_stdin_is_read_when_the_path_is_a_dash(monkeypatch):
 def test_wrong_encoding_says_which_option_to_use(tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes("text\ncaf\u00e9 cr\u00e8me\n".encode("latin-1"))
-    with pytest.raises(DataError, match="not valid utf-8-sig text .*--encoding cp1252"):
+    with pytest.raises(DataError, match=r"not valid utf-8-sig text \(column 1, near the top\); pass --encoding cp1252"):
         read_all(path)
     assert read_all(path, encoding="latin-1")["text"].tolist() == ["caf\u00e9 cr\u00e8me"]
 
@@ -87,8 +87,8 @@ def test_wrong_encoding_says_which_option_to_use(tmp_path):
         # Files pandas would read by silently losing or shifting data:
         (b"text,text\na,b\n", "more than one column named 'text'"),
         (b"id,text\n1,hel\x00lo\n", "NUL bytes"),
-        (b"id,text\n1,a,b,c\n", "a row has more fields than the header"),
-        (b"id,text\n1,x\n2,a,b,c\n", "Expected 2 fields in line 3, saw 4"),
+        (b"id,text\n1,a,b,c\n", "a row near the top has 4 fields where the header has 2 .*more fields"),
+        (b"id,text\n1\n", "has 1 fields where the header has 2 .*fewer fields"),
     ],
 )
 def test_broken_files_are_data_errors(tmp_path, content, message):
@@ -123,3 +123,26 @@ def test_header_names_are_kept_as_written(tmp_path):
     path = tmp_path / "blank.csv"
     path.write_text("id,,text\n1,,hi\n")
     assert list(read_all(path).columns) == ["id", "", "text"]
+
+
+def test_a_broken_row_far_down_says_about_where_it_is(tmp_path):
+    path = tmp_path / "late.csv"
+    path.write_text("id,text\n" + "".join(f"{i},post {i}\n" for i in range(30_000)) + "30000,a,b\n")
+    table = read_posts(path, chunk_size=1000)
+    with pytest.raises(
+        DataError, match=r"a row after data row \d+ has 3 fields where the header has 2 \('30000,a,b'\)"
+    ):
+        list(table.chunks)
+
+
+def test_rows_longer_than_a_block_are_read_again_with_bigger_blocks(tmp_path, monkeypatch):
+    from journey_cli import reading
+
+    monkeypatch.setattr(reading, "BLOCK_BYTES", 4096)
+    long_text = "x" * 50_000
+    path = tmp_path / "long.csv"
+    rows = [f"{i},short {i}" for i in range(200)] + [f'200,"{long_text}"'] + [f"{i},after {i}" for i in range(201, 260)]
+    path.write_text("id,text\n" + "\n".join(rows) + "\n")
+    frame = read_all(path, chunk_size=64)
+    assert frame["id"].tolist() == [str(i) for i in range(260)]
+    assert frame["text"][200] == long_text

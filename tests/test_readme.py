@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -13,7 +14,8 @@ from journey_cli.model import BUNDLED_MODEL
 
 from .conftest import ROOT
 
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+README_PATH = ROOT / "README.md"
+README = README_PATH.read_text(encoding="utf-8")
 TRANSCRIPTS = re.findall(r"```\n\$ (.+?)\n(.*?)```", README, re.S)
 QUICK = [
     (command, shown)
@@ -32,6 +34,11 @@ def test_readme_transcript_prints_what_it_shows(command, shown, tmp_path):
     # Run in a copy of examples/ so that --output files land outside the checkout.
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     result = subprocess.run(command, shell=True, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    if os.environ.get("JOURNEY_UPDATE_GOLDEN"):
+        current = README_PATH.read_text(encoding="utf-8")
+        README_PATH.write_text(
+            current.replace(f"$ {command}\n{shown}```", f"$ {command}\n{result.stdout}{result.stderr}```")
+        )
     assert result.stdout + result.stderr == shown
 
 
