@@ -157,8 +157,8 @@ def main() -> None:
             pipelines = fit_pipelines(oof, pipeline if pipeline is not None else build_pipeline())
             normalised = normalise_texts(real["text"])
             inputs = np.empty(len(real), dtype=object)
-            for row, value in enumerate(documents(normalised) if pipeline is None else normalised.to_pylist()):
-                inputs[row] = value
+            for position, value in enumerate(documents(normalised) if pipeline is None else normalised.to_pylist()):
+                inputs[position] = value
             probabilities = {f: Probabilities(list(p.classes_), p.predict_proba(inputs)) for f, p in pipelines.items()}
             decided = {}
             for joint in (settings["joint"], not settings["joint"]):

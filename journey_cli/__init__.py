@@ -7,13 +7,6 @@ The CLI is a thin layer over these functions:
     classify_texts(model, ["@airline my bag never arrived"])
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("journey")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
-
 # The names below are imported on first use (PEP 562), so that `journey --help` and scripts that
 # need one function do not pay for loading the whole library.
 _WHERE = {
@@ -44,6 +37,13 @@ _WHERE = {
 
 
 def __getattr__(name: str) -> object:
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("journey")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            return "0+unknown"
     if name not in _WHERE:
         raise AttributeError(f"module 'journey_cli' has no attribute {name!r}")
     from importlib import import_module

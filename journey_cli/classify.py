@@ -64,12 +64,17 @@ def classify_results(
     columns: dict[str, pa.Array] = {}
     for framework_id in stages.framework_ids:
         stage_ids, confidences = decided[framework_id]
-        columns[f"{framework_id}_stage"] = pa.array(stage_ids, pa.string())
+        columns[f"{framework_id}_stage"] = _few_values(stage_ids)
         confidences = np.asarray(confidences, dtype=np.float64).round(CONFIDENCE_DIGITS)
         columns[f"{framework_id}_confidence"] = pa.array(confidences, pa.float64())
-        columns[f"{framework_id}_rule"] = pa.array(rules[framework_id], pa.string())
+        columns[f"{framework_id}_rule"] = _few_values(rules[framework_id])
     columns.update({name: pa.array(values, pa.string()) for name, values in extra.items()})
     return columns
+
+
+def _few_values(values: np.ndarray) -> pa.DictionaryArray:
+    """Strings drawn from a few values (stage ids, rules) as a dictionary array: written fast."""
+    return pa.array(values, pa.string()).dictionary_encode()
 
 
 def classify_table(
@@ -105,7 +110,9 @@ def classify_texts(model: JourneyModel, texts: Iterable[str | None], **options: 
     index = texts.index if isinstance(texts, pd.Series) else None
     texts = list(texts) if not isinstance(texts, pd.Series) else texts.astype(object).where(texts.notna(), "")
     results = classify_results(model, pa.array(list(texts), pa.string()), **options)
-    return pd.DataFrame({name: values.to_numpy(zero_copy_only=False) for name, values in results.items()}, index=index)
+    return pd.DataFrame(
+        {name: _plain(values).to_numpy(zero_copy_only=False) for name, values in results.items()}, index=index
+    )
 
 
 def classify_frame(model: JourneyModel, frame: pd.DataFrame, text_column: str, **options: Any) -> pd.DataFrame:
@@ -120,6 +127,10 @@ def classify_frame(model: JourneyModel, frame: pd.DataFrame, text_column: str, *
     results = classify_texts(model, frame[text_column], **options)
     results.index = frame.index
     return pd.concat([frame, results], axis=1)
+
+
+def _plain(values: pa.Array) -> pa.Array:
+    return values.dictionary_decode() if pa.types.is_dictionary(values.type) else values
 
 
 def _refuse_clashes(columns: list[str], stages: Stages) -> None:

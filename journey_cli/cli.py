@@ -12,7 +12,6 @@ from typing import Annotated
 
 import typer
 
-from . import __version__
 from .errors import JourneyError
 
 app = typer.Typer(
@@ -56,6 +55,8 @@ def _shown(path: Path) -> str:
 
 def _version(value: bool) -> None:
     if value:
+        from . import __version__
+
         typer.echo(f"journey {__version__}")
         raise typer.Exit()
 

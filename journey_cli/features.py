@@ -13,13 +13,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .text import WORD
-
-TOKEN = rf"{WORD}+|[!?]"
-"""A token: a run of word characters, or a ! or ? (which normalisation stands apart)."""
-
-_BETWEEN_TOKENS = r"[^\pL\pN_!?]+"
-
 
 @dataclass
 class Grams:
@@ -31,7 +24,7 @@ class Grams:
 
 def word_grams(normalised: pa.Array) -> Grams:
     """The word unigrams and bigrams of each normalised post, posts in order."""
-    pieces = pc.split_pattern_regex(normalised, _BETWEEN_TOKENS)
+    pieces = pc.split_pattern(normalised, " ")  # normalisation leaves words between spaces
     lengths = pc.list_value_length(pieces).to_numpy(zero_copy_only=False)
     rows = np.repeat(np.arange(len(normalised), dtype=np.int64), lengths)
     tokens = pieces.flatten()

