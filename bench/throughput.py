@@ -190,7 +190,8 @@ def main() -> None:
     n = args.posts
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; files in {folder}")
     posts, posts_4n = write_posts(folder, n), write_posts(folder, 4 * n)
-    print(f"posts: {n:,} ({posts.stat().st_size / 2**20:.0f} MB) and {4 * n:,} ({posts_4n.stat().st_size / 2**20:.0f} MB)")
+    sizes = [f"{count:,} ({path.stat().st_size / 2**20:.0f} MB)" for count, path in ((n, posts), (4 * n, posts_4n))]
+    print(f"posts: {' and '.join(sizes)}")
 
     reference = time_reference(posts)
     rows = [("(a) reference: pandas + scikit-learn, 1 framework, no output", reference)]

@@ -12,6 +12,7 @@ The CLI is a thin layer over these functions:
 _WHERE = {
     "classify_chunks": "classify",
     "classify_frame": "classify",
+    "classify_partition": "classify",
     "classify_results": "classify",
     "classify_table": "classify",
     "classify_texts": "classify",
@@ -66,6 +67,7 @@ __all__ = [
     "StagesError",
     "classify_chunks",
     "classify_frame",
+    "classify_partition",
     "classify_results",
     "classify_table",
     "classify_texts",

@@ -118,8 +118,7 @@ def classify_texts(model: JourneyModel, texts: Iterable[str | None], **options: 
 def classify_frame(model: JourneyModel, frame: pd.DataFrame, text_column: str, **options: Any) -> pd.DataFrame:
     """The input rows unchanged and in order, followed by the result columns (pandas in, pandas out).
 
-    This is the function to score one partition of a bigger table on a cluster, for example
-    `dask_frame.map_partitions(classify_frame, model, "text")`; see `journey_cli.dask_engine`.
+    To score the partitions of a bigger table on a cluster, use `classify_partition`.
     """
     import pandas as pd
 
@@ -127,6 +126,18 @@ def classify_frame(model: JourneyModel, frame: pd.DataFrame, text_column: str, *
     results = classify_texts(model, frame[text_column], **options)
     results.index = frame.index
     return pd.concat([frame, results], axis=1)
+
+
+def classify_partition(
+    frame: pd.DataFrame, model: JourneyModel, text_column: str = "text", **options: Any
+) -> pd.DataFrame:
+    """`classify_frame` with the partition first, for Dask's `map_partitions` (Spark's `mapInPandas` alike).
+
+    import dask.dataframe as dd
+    posts = dd.read_csv("posts-*.csv", dtype=str, keep_default_na=False)
+    labelled = posts.map_partitions(classify_partition, load_model(), "text")
+    """
+    return classify_frame(model, frame, text_column, **options)
 
 
 def _plain(values: pa.Array) -> pa.Array:

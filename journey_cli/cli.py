@@ -35,6 +35,11 @@ ModelOption = Annotated[
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
 
 
+class Engine(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
 class OutputFormat(str, Enum):
     csv = "csv"
     tsv = "tsv"
@@ -104,6 +109,15 @@ def classify(
     workers: Annotated[
         int | None, typer.Option(min=1, max=256, help="Processes classifying at once [default: one per CPU].")
     ] = None,
+    engine: Annotated[
+        Engine, typer.Option(help="dask: FILE is a glob of CSVs, scored on a Dask cluster into --output-dir.")
+    ] = Engine.local,
+    output_dir: Annotated[
+        Path | None, typer.Option("--output-dir", help="With --engine dask: write one output file per input here.")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="With --engine dask: a Dask scheduler address [default: a local cluster].")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
     """Add each framework's stage, confidence and engagement rule to every post of a CSV.
@@ -118,6 +132,16 @@ def classify(
     from .reading import read_posts
     from .stages import load_stages
 
+    if engine is Engine.dask:
+        if output_dir is None or output is not None:
+            raise typer.BadParameter("--engine dask writes to --output-dir DIR (not --output or stdout)")
+        _classify_with_dask(
+            file, output_dir, model_path, stages_path, threshold, output_format.value, text_column, scheduler,
+            workers, explain, top_k, quiet,
+        )  # fmt: skip
+        return
+    if output_dir is not None or scheduler is not None:
+        raise typer.BadParameter("--output-dir and --scheduler go with --engine dask")
     with _errors_as_exit_codes():
         _refuse_overwriting_input(file, output)
         # The input is opened first: a wrong path or column is reported before the model loads.
@@ -151,6 +175,36 @@ def classify(
         if not quiet:
             where = f" to {output}" if output is not None else ""
             _say(f"Classified {rows} posts from {table.name}{where} (text column '{table.text_column}').")
+
+
+def _classify_with_dask(  # type: ignore[no-untyped-def]
+    pattern, output_dir, model_path, stages_path, threshold, fmt, text_column, scheduler, workers, explain, top_k, quiet
+) -> None:
+    from .dask_engine import classify_files_with_dask
+    from .model import load_model
+    from .stages import load_stages
+
+    with _errors_as_exit_codes():
+        model = load_model(model_path)
+        stages = load_stages(stages_path) if stages_path else model.stages
+        model.check_stages(stages)
+        thresholds = dict.fromkeys(stages.framework_ids, threshold) if threshold is not None else None
+        results = classify_files_with_dask(
+            model,
+            pattern,
+            output_dir,
+            text_column=text_column,
+            fmt=fmt,
+            scheduler=scheduler,
+            workers=workers,
+            stages=stages,
+            thresholds=thresholds,
+            explain=explain,
+            top_k=top_k,
+        )
+        if not quiet:
+            for result in results:
+                _say(f"Classified {result.rows} posts from {result.source} to {result.output}")
 
 
 @app.command()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import itertools
 import re
 import sys
 from collections.abc import Iterator
@@ -46,6 +45,10 @@ class PostTable:
     columns: list[str]
     text_column: str
     chunks: Iterator[pa.Table]
+
+    def close(self) -> None:
+        """Stop reading and close the file (needed only if the chunks are not read to the end)."""
+        self.chunks.close()  # type: ignore[attr-defined]
 
     def frame(self) -> pd.DataFrame:
         """All the (remaining) rows as one pandas DataFrame of strings."""
@@ -124,7 +127,15 @@ def read_posts(
     except DataError:
         chunks.close()
         raise
-    return PostTable(name, columns, found, itertools.chain([first], chunks))
+    return PostTable(name, columns, found, _prepended(first, chunks))
+
+
+def _prepended(first: pa.Table, rest: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    try:
+        yield first
+        yield from rest
+    finally:
+        rest.close()  # type: ignore[attr-defined]
 
 
 def _inspect(

@@ -239,3 +239,37 @@ def test_a_team_trains_and_classifies_with_its_own_framework(runner, tmp_path):
         app, ["classify", str(DATA / "mini_posts.csv"), "--model", str(model), "--stages", str(ROOT / "stages.yaml")]
     )
     assert result.exit_code == 1 and "trained for other stages" in result.stderr
+
+
+def test_output_is_byte_identical_whatever_the_chunk_size_or_workers(runner, mini_model_path):
+    outputs = {
+        (chunk, workers): classify(
+            runner, mini_model_path, str(EXAMPLES / "posts.csv"), "-q", "--chunk-size", chunk, "--workers", workers
+        ).stdout
+        for chunk, workers in (("1", "1"), ("7", "2"), ("13", "3"), ("20000", "2"))
+    }
+    assert len(set(outputs.values())) == 1
+    assert len(pd.read_csv(io.StringIO(outputs["1", "1"]))) == 80
+
+
+def test_dask_engine_writes_what_classify_writes_for_each_file(runner, mini_model_path, tmp_path):
+    pytest.importorskip("distributed")
+    lines = (EXAMPLES / "posts.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    header, rows = lines[0], lines[1:]
+    (tmp_path / "posts-1.csv").write_text(header + "".join(rows[:30]), encoding="utf-8")
+    (tmp_path / "posts-2.csv").write_text(header + "".join(rows[30:]), encoding="utf-8")
+    result = classify(
+        runner, mini_model_path, str(tmp_path / "posts-*.csv"), "--engine", "dask",
+        "--output-dir", str(tmp_path / "out"), "--workers", "2",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    for name in ("posts-1.csv", "posts-2.csv"):
+        local = classify(runner, mini_model_path, str(tmp_path / name), "-q")
+        assert (tmp_path / "out" / name).read_text(encoding="utf-8") == local.stdout
+    assert "Classified" in result.stderr
+
+
+def test_dask_options_need_the_dask_engine(runner, mini_model_path, tmp_path):
+    result = classify(runner, mini_model_path, str(EXAMPLES / "posts.csv"), "--output-dir", str(tmp_path))
+    assert result.exit_code == 2
+    assert "--output-dir and --scheduler go with --engine dask" in result.stderr
