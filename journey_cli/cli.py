@@ -127,10 +127,8 @@ def classify(
 
     Example: journey classify examples/posts.csv --format tsv | head
     """
-    from .model import load_model
     from .parallel import classify_encoded, default_workers
     from .reading import read_posts
-    from .stages import load_stages
 
     if engine is Engine.dask:
         if output_dir is None or output is not None:
@@ -146,10 +144,7 @@ def classify(
         _refuse_overwriting_input(file, output)
         # The input is opened first: a wrong path or column is reported before the model loads.
         table = read_posts(file, text_column=text_column, encoding=encoding, delimiter=delimiter, chunk_size=chunk_size)
-        model = load_model(model_path)
-        stages = load_stages(stages_path) if stages_path else model.stages
-        model.check_stages(stages)
-        thresholds = dict.fromkeys(stages.framework_ids, threshold) if threshold is not None else None
+        model, stages, thresholds = _model_for(model_path, stages_path, threshold)
         encoded = classify_encoded(
             model,
             table.chunks,
@@ -177,18 +172,25 @@ def classify(
             _say(f"Classified {rows} posts from {table.name}{where} (text column '{table.text_column}').")
 
 
+def _model_for(model_path: Path | None, stages_path: Path | None, threshold: float | None):  # type: ignore[no-untyped-def]
+    """The model, the stages whose rules to use (checked against it), and the --threshold per framework."""
+    from .model import load_model
+    from .stages import load_stages
+
+    model = load_model(model_path)
+    stages = load_stages(stages_path) if stages_path else model.stages
+    model.check_stages(stages)
+    thresholds = dict.fromkeys(stages.framework_ids, threshold) if threshold is not None else None
+    return model, stages, thresholds
+
+
 def _classify_with_dask(  # type: ignore[no-untyped-def]
     pattern, output_dir, model_path, stages_path, threshold, fmt, text_column, scheduler, workers, explain, top_k, quiet
 ) -> None:
     from .dask_engine import classify_files_with_dask
-    from .model import load_model
-    from .stages import load_stages
 
     with _errors_as_exit_codes():
-        model = load_model(model_path)
-        stages = load_stages(stages_path) if stages_path else model.stages
-        model.check_stages(stages)
-        thresholds = dict.fromkeys(stages.framework_ids, threshold) if threshold is not None else None
+        model, stages, thresholds = _model_for(model_path, stages_path, threshold)
         results = classify_files_with_dask(
             model,
             pattern,

@@ -78,7 +78,7 @@ def classify_files_with_dask(
         from .classify import classify_partition
 
         classified = frame.map_partitions(
-            classify_partition, shared_model, text_column, meta=_meta(model, frame, **options), **options
+            classify_partition, shared_model, text_column, meta=_meta(model, frame, text_column, **options), **options
         )
         writes = [
             dask.delayed(_write_partition)(part, str(output_dir / name), fmt)
@@ -92,21 +92,11 @@ def classify_files_with_dask(
     return [FileResult(file, output_dir / name, count) for file, name, count in zip(files, names, rows, strict=True)]
 
 
-def _meta(model: JourneyModel, frame: Any, **options: Any) -> Any:
-    import pandas as pd
+def _meta(model: JourneyModel, frame: Any, text_column: str, **options: Any) -> Any:
+    """The columns and types of a classified partition: those of classifying no rows."""
+    from .classify import classify_partition
 
-    from .classify import result_columns
-
-    stages = options.get("stages") or model.stages
-    columns = {column: pd.Series(dtype=object) for column in frame.columns}
-    for name in result_columns(stages):
-        columns[name] = pd.Series(dtype=float if name.endswith("_confidence") else object)
-    for framework_id in stages.framework_ids:
-        if options.get("explain"):
-            columns[f"{framework_id}_why"] = pd.Series(dtype=object)
-        if options.get("top_k"):
-            columns[f"{framework_id}_next"] = pd.Series(dtype=object)
-    return pd.DataFrame(columns)
+    return classify_partition(frame._meta, model, text_column, **options)
 
 
 def _write_partition(frame: Any, path: str, fmt: str) -> int:

@@ -84,7 +84,7 @@ def _joint_best(
     # A post whose every allowed pair has zero probability keeps its independent decision.
     pairs = np.divide(pairs, totals, out=np.zeros_like(pairs), where=totals > 0)
     rows = np.arange(len(pairs))
-    best_first, best_second = np.unravel_index(pairs.reshape(len(pairs), -1).argmax(axis=1), allowed.shape)
+    best_first, best_second = np.unravel_index(pairs.reshape(len(pairs), allowed.size).argmax(axis=1), allowed.shape)
     first_confidence = pairs.sum(axis=2)[rows, best_first]
     second_confidence = pairs.sum(axis=1)[rows, best_second]
     independent_first, independent_second = _best(first), _best(second)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .calibration import Probabilities
 from .decoding import Decoded, decode
@@ -48,10 +49,6 @@ class LinearHead:
     def features(self, counts: Counts) -> np.ndarray:
         """The TF-IDF value of each entry of `counts`: scikit-learn's TfidfVectorizer(sublinear_tf=True)."""
         return _tfidf(counts, self.idf)
-
-    def probabilities(self, counts: Counts) -> np.ndarray:
-        """What scikit-learn's LogisticRegression.predict_proba gives on those features."""
-        return self.link(_sparse_dot(counts, self.features(counts), np.ascontiguousarray(self.coef.T)))
 
     def link(self, decision: np.ndarray) -> np.ndarray:
         """Probabilities from the decision values X @ coef.T (the intercept is added here)."""
@@ -105,10 +102,10 @@ class JourneyModel:
         """Each framework's uncalibrated class probabilities; empty posts get all zeros."""
         return self.probabilities_of(normalise_texts(texts))
 
-    def probabilities_of(self, normalised: pa.Array) -> dict[str, Probabilities]:
-        """`raw_probabilities` of texts already normalised."""
+    def probabilities_of(self, normalised: pa.Array, blank: np.ndarray | None = None) -> dict[str, Probabilities]:
+        """`raw_probabilities` of texts already normalised (`blank`: which are empty, if known)."""
         counts = self.counts(normalised)
-        blank = _blank(normalised)
+        blank = _blank(normalised) if blank is None else blank
         results = {}
         # Frameworks trained on the same posts share their IDF: their TF-IDF features are
         # computed once and their weights applied in one pass.
@@ -151,7 +148,7 @@ class JourneyModel:
         """
         blank = _blank(normalised)
         decoded = decode(
-            self.probabilities_of(normalised),
+            self.probabilities_of(normalised, blank),
             self.stages,
             temperatures=self.metadata.get("temperatures"),
             thresholds={**self.thresholds, **(thresholds or {})},
@@ -173,8 +170,6 @@ class JourneyModel:
 
 
 def _blank(normalised: pa.Array) -> np.ndarray:
-    import pyarrow.compute as pc
-
     return pc.equal(pc.binary_length(normalised), 0).to_numpy(zero_copy_only=False)
 
 

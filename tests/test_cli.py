@@ -273,3 +273,11 @@ def test_dask_options_need_the_dask_engine(runner, mini_model_path, tmp_path):
     result = classify(runner, mini_model_path, str(EXAMPLES / "posts.csv"), "--output-dir", str(tmp_path))
     assert result.exit_code == 2
     assert "--output-dir and --scheduler go with --engine dask" in result.stderr
+
+
+def test_a_header_only_file_gives_the_header_with_the_result_columns(runner, mini_model_path, tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("id,text\n", encoding="utf-8")
+    result = classify(runner, mini_model_path, str(path), "-q")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "id,text," + ",".join(RESULT_COLUMNS) + "\n"
