@@ -93,7 +93,7 @@ def test_crosswalk_and_conditional_rules_must_name_real_stages():
 def test_broken_yaml_and_python_tags_are_refused_with_a_line():
     with pytest.raises(StagesError, match="not valid YAML at line 2"):
         parse_stages("frameworks:\n\tlifecycle: {}\n")
-    with pytest.raises(StagesError, match="not valid YAML"):
+    with pytest.raises(StagesError, match=r"line 1: tag !!python/object/apply:os\.system is not allowed"):
         parse_stages("frameworks: !!python/object/apply:os.system ['echo hacked']\n")
     with pytest.raises(StagesError, match="expected a mapping"):
         parse_stages("- just\n- a list\n")
