@@ -7,16 +7,24 @@ numpy and Arrow without importing scikit-learn, whose import alone takes over a 
 Model files are skops files that hold only plain data (a dict of strings and numpy arrays), so
 `skops.io.load` opens them with no trust list and nothing in a file can run code. journey reads
 those few plain node types itself, which keeps skops and scikit-learn out of a classify run.
+Pickle and joblib files are recognised by their content and refused unopened, whatever their name.
 """
 
 from __future__ import annotations
 
+import bz2
 import functools
 import io
 import json
+import lzma
 import os
+import pickletools
+import re
+import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass
+from importlib import metadata as package_metadata
 from pathlib import Path
 from typing import Any
 
@@ -164,8 +172,8 @@ class JourneyModel:
         if stages.fingerprint() != self.stages.fingerprint():
             raise ModelError(
                 "the model was trained for other stages than the stages file in use "
-                f"(model: {_describe_ids(self.stages)}; file: {_describe_ids(stages)}); "
-                "retrain with `journey train LABELLED.csv --stages FILE` or drop --stages"
+                f"({_stage_differences(self.stages, stages)}); retrain it with "
+                "`journey train LABELLED.csv --stages FILE`, or drop --stages to use the stages saved in the model"
             )
 
 
@@ -173,8 +181,28 @@ def _blank(normalised: pa.Array) -> np.ndarray:
     return pc.equal(pc.binary_length(normalised), 0).to_numpy(zero_copy_only=False)
 
 
-def _describe_ids(stages: Stages) -> str:
-    return "; ".join(f"{f}: {', '.join(ids)}" for f, ids in stages.stage_ids().items())
+def _stage_differences(model_stages: Stages, file_stages: Stages) -> str:
+    """The frameworks whose stage ids differ, e.g. 'social: the model has research but the file has study instead'."""
+    in_model, in_file = model_stages.stage_ids(), file_stages.stage_ids()
+    differences = []
+    for framework_id in [*in_model, *(f for f in in_file if f not in in_model)]:
+        model_ids, file_ids = in_model.get(framework_id), in_file.get(framework_id)
+        if file_ids is None:
+            differences.append(f"{framework_id} is in the model but not in the file")
+        elif model_ids is None:
+            differences.append(f"{framework_id} is in the file but not in the model")
+        elif model_ids != file_ids:
+            only_model = [i for i in model_ids if i not in file_ids]
+            only_file = [i for i in file_ids if i not in model_ids]
+            if only_model and only_file:
+                difference = f"the model has {', '.join(only_model)} but the file has {', '.join(only_file)} instead"
+            elif only_model or only_file:
+                side, ids = ("model", only_model) if only_model else ("file", only_file)
+                difference = f"the {side} also has {', '.join(ids)}"
+            else:
+                difference = "the same stages in another order"
+            differences.append(f"{framework_id}: {difference}")
+    return "; ".join(differences)
 
 
 def save_model(model: JourneyModel, path: str | Path) -> Path:
@@ -184,7 +212,6 @@ def save_model(model: JourneyModel, path: str | Path) -> Path:
     path = Path(path)
     if path.is_dir():
         raise ModelError(f"{path} is a directory; give a file name such as {path / 'model.skops'}")
-    path.parent.mkdir(parents=True, exist_ok=True)
     offsets, data = model.vocabulary.buffers()[1:]
     start, end = model.vocabulary.offset, model.vocabulary.offset + len(model.vocabulary)
     offsets = np.frombuffer(offsets, dtype=np.int32)[start : end + 1]
@@ -204,13 +231,50 @@ def save_model(model: JourneyModel, path: str | Path) -> Path:
             for framework_id, head in model.heads.items()
         },
     }
-    with replacing(path, "wb") as stream:
-        stream.write(sio.dumps(document, compression=zipfile.ZIP_DEFLATED, compresslevel=6))
+    # Serialised before the temporary file is opened, so only the disk itself can fail part way.
+    content = sio.dumps(document, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with replacing(path, "wb") as stream:
+            stream.write(content)
+    except OSError as error:
+        kept = "; the previous model there is unchanged" if path.exists() else ""
+        raise ModelError(f"cannot write the model to {path}: {error.strerror or error}{kept}") from None
     return path
 
 
+class ModelVersionWarning(UserWarning):
+    """The model was trained with another scikit-learn than the installed one: retraining is advised."""
+
+
+_RETRAIN = "retrain it with `journey train`"
+_ONLY_JOURNEY_MODELS = "load only models saved by `journey train` (.skops)"
+_PICKLE = (
+    "is a {what}; journey never opens pickles because loading one can run any code. "
+    "Load only models saved by `journey train` (.skops)"
+)
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+# What a damaged or hand-edited archive raises from zipfile, zlib, json and the walk over its schema.
+_DAMAGED_ARCHIVE = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    LookupError,
+    TypeError,
+    AttributeError,
+    RecursionError,
+)
+
+
 def load_model(path: str | Path | None = None) -> JourneyModel:
-    """Load a model saved by `save_model` (the active model when `path` is None)."""
+    """Load a model saved by `save_model` (the active model when `path` is None).
+
+    Only skops files of plain data are opened: a pickle, or a skops file naming any other type,
+    is refused before anything in it is built, so no file can make journey run code.
+    Warns with `ModelVersionWarning` if the model was trained with another scikit-learn.
+    """
     path = Path(path) if path is not None else active_model_path()
     if path.is_dir():
         raise ModelError(f"{path} is a directory; pass a model file")
@@ -220,19 +284,17 @@ def load_model(path: str | Path | None = None) -> JourneyModel:
         raise ModelError(f"model file not found: {path}") from None
     except OSError as error:
         raise ModelError(f"cannot read model {path}: {error.strerror}") from None
-    not_a_model = f"{path} is not a journey model file; train one with `journey train`"
+    document = _read_document(data, path)
+    damaged = f"{path} is a journey model file but its contents are damaged; copy it again or {_RETRAIN}"
     try:
-        document = _read_plain_skops(data, path)
-        if not isinstance(document, dict) or document.get("format") != MODEL_FORMAT:
-            raise ModelError(not_a_model)
         offsets = np.asarray(document["vocabulary_offsets"], dtype=np.int32)
         vocabulary = pa.Array.from_buffers(
             pa.string(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(document["vocabulary"])]
         )
         vocabulary.validate(full=True)
         heads = {
-            framework_id: LinearHead(
-                json.loads(head["classes"]),
+            str(framework_id): LinearHead(
+                [str(name) for name in json.loads(head["classes"])],
                 np.asarray(head["idf"], dtype=np.float64),
                 np.asarray(head["coef"], dtype=np.float64),
                 np.asarray(head["intercept"], dtype=np.float64),
@@ -241,59 +303,239 @@ def load_model(path: str | Path | None = None) -> JourneyModel:
         }
         metadata = json.loads(document["metadata"])
         stages_yaml = document["stages_yaml"]
-    except ModelError:
-        raise
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, pa.ArrowException) as error:
-        raise ModelError(f"{not_a_model} ({type(error).__name__})") from None
+    except (KeyError, ValueError, TypeError, AttributeError, pa.ArrowException):
+        raise ModelError(damaged) from None
+    if not isinstance(metadata, dict) or not isinstance(stages_yaml, str):
+        raise ModelError(damaged)
     for framework_id, head in heads.items():
-        if head.coef.shape[1:] != (len(vocabulary),) or head.idf.shape != (len(vocabulary),):
+        rows = 1 if len(head.classes) == 2 else len(head.classes)
+        if (
+            head.coef.shape != (rows, len(vocabulary))
+            or head.idf.shape != (len(vocabulary),)
+            or head.intercept.shape != (rows,)
+        ):
             raise ModelError(f"{path}: the {framework_id} weights do not match the vocabulary; the file is damaged")
-    return JourneyModel(
+    model = JourneyModel(
         vocabulary=vocabulary,
         heads=heads,
         stages=parse_stages(stages_yaml, source=f"stages inside {path}"),
         stages_yaml=stages_yaml,
         metadata=metadata,
     )
+    if not _is_bundled(path):
+        _warn_about_versions(metadata, path)
+    return model
 
 
-def _read_plain_skops(data: bytes, path: Path) -> Any:
+def _read_document(data: bytes, path: Path) -> dict[str, Any]:
+    """The plain dict of a journey model file, or a ModelError that says in words what the file is."""
+    if not data.startswith(_ZIP_MAGIC):
+        raise ModelError(f"{path} {_describe_non_model(data)}")
+    damaged = f"{path} is damaged or incomplete (its skops archive cannot be read); copy it again or {_RETRAIN}"
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            try:
+                schema = json.loads(archive.read("schema.json"))
+            except KeyError:
+                raise ModelError(
+                    f"{path} is a zip archive but not a skops file (it has no schema.json); {_ONLY_JOURNEY_MODELS}"
+                ) from None
+            if not isinstance(schema, dict):
+                raise ModelError(damaged)
+            _check_format(schema, path)
+            if schema.get("protocol") != _SKOPS_PROTOCOL:
+                return _read_with_skops(data, path, schema.get("protocol"))
+            return _read_plain_skops(archive, schema, path)
+    except _DAMAGED_ARCHIVE:
+        raise ModelError(damaged) from None
+
+
+def _describe_non_model(data: bytes) -> str:
+    """What a file that is not a zip archive is, in words, with how to get a model instead."""
+    if not data:
+        return f"is empty, not a journey model; {_ONLY_JOURNEY_MODELS}"
+    if _is_pickle(data):
+        return _PICKLE.format(what="pickle file")
+    for name, magic, open_head in _COMPRESSIONS:
+        if data.startswith(magic):
+            try:
+                head = open_head(data)
+            except (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError):
+                continue
+            if _is_pickle(head):
+                return _PICKLE.format(what=f"pickle file compressed with {name} (as joblib writes)")
+            return f"is a file compressed with {name}, not a journey model; {_ONLY_JOURNEY_MODELS}"
+    head = data[:4096]
+    try:
+        head.decode("utf-8")
+        text = b"\x00" not in head
+    except UnicodeDecodeError as error:  # a character cut at the end of the sample is still text
+        text = error.start >= len(head) - 3 and b"\x00" not in head
+    if text:
+        return f"is a text file (such as a CSV or YAML file), not a journey model; {_ONLY_JOURNEY_MODELS}"
+    return f"is not a journey model file (it is not a skops archive); {_ONLY_JOURNEY_MODELS}"
+
+
+def _is_pickle(data: bytes) -> bool:
+    """Whether `data` is a pickle, found by parsing (never running) its opcodes.
+
+    A pickle of protocol 2 or later (all joblib writes) starts with PROTO, and its first opcodes
+    are enough: joblib puts raw array bytes after them. An older one must parse to its end.
+    """
+    prefix = len(data) >= 2 and data[0] == 0x80 and 2 <= data[1] <= 5
+    if not prefix and len(data) > 1 << 20:
+        return False
+    parsed = 0
+    try:
+        for opcode, _argument, position in pickletools.genops(data[: 1 << 20] if prefix else data):
+            parsed += 1
+            if opcode.name == "STOP":
+                return parsed > 1 and (prefix or position == len(data) - 1)
+            if prefix and parsed == 8:
+                return True
+    except ValueError:
+        return False
+    return False
+
+
+_HEAD = 1 << 16  # what is decompressed of a compressed file to see if it holds a pickle
+
+
+def _zlib_head(data: bytes, wbits: int = zlib.MAX_WBITS) -> bytes:
+    return zlib.decompressobj(wbits).decompress(data, _HEAD)
+
+
+_COMPRESSIONS: list[tuple[str, bytes, Any]] = [
+    ("zlib", b"\x78", _zlib_head),
+    ("gzip", b"\x1f\x8b", lambda data: _zlib_head(data, 16 + zlib.MAX_WBITS)),
+    ("bz2", b"BZh", lambda data: bz2.BZ2Decompressor().decompress(data, _HEAD)),
+    ("xz", b"\xfd7zXZ\x00", lambda data: lzma.LZMADecompressor(lzma.FORMAT_XZ).decompress(data, _HEAD)),
+    ("lzma", b"\x5d\x00\x00", lambda data: lzma.LZMADecompressor(lzma.FORMAT_ALONE).decompress(data, _HEAD)),
+]
+
+
+def _check_format(schema: dict[str, Any], path: Path) -> None:
+    """Refuse, from the schema alone, a skops file that is not a model of this journey's format."""
+    content = schema.get("content") if _is_node(schema, "DictNode", "dict") else None
+    format_node = content.get("format") if isinstance(content, dict) else None
+    if not _is_node(format_node, "JsonNode") or format_node.get("is_json") is not True:
+        what = _type_name(schema)
+        shown = "a dict" if what == "dict" else f"an object of type {what}"
+        raise ModelError(f"{path} is a skops file of {shown}, not a journey model; {_ONLY_JOURNEY_MODELS}")
+    found = json.loads(format_node["content"])
+    if found == MODEL_FORMAT:
+        return
+    version = re.fullmatch(r"journey-model/(\d+)", found) if isinstance(found, str) else None
+    if version is None:
+        raise ModelError(f"{path} is a skops file but not a journey model; {_ONLY_JOURNEY_MODELS}")
+    if int(version[1]) < int(MODEL_FORMAT.rsplit("/", 1)[1]):
+        raise ModelError(f"{path} was saved by an older journey; {_RETRAIN}")
+    raise ModelError(f"{path} was saved by a newer journey; upgrade journey to load it, or {_RETRAIN}")
+
+
+def _is_node(node: Any, loader: str, kind: str | None = None) -> bool:
+    return isinstance(node, dict) and node.get("__loader__") == loader and kind in (None, node.get("__class__"))
+
+
+def _type_name(node: Any) -> str:
+    """The dotted type a skops node names, if it looks like one (the file chooses this text)."""
+    if not isinstance(node, dict):
+        return "unknown"
+    module, name = node.get("__module__"), node.get("__class__")
+    plain = module == "builtins" and name in ("dict", "list", "tuple", "str", "int", "float")
+    dotted = name if plain else f"{module}.{name}"
+    return dotted if isinstance(dotted, str) and re.fullmatch(r"[A-Za-z_][\w.]{0,150}", dotted) else "unknown"
+
+
+def _read_plain_skops(archive: zipfile.ZipFile, schema: dict[str, Any], path: Path) -> Any:
     """The object in a skops file made only of dicts, JSON values and numeric numpy arrays.
 
     Anything else is refused, and arrays are read with `allow_pickle=False`: no byte of the file
-    can make Python build an object of its choosing. A file from a newer skops protocol is
-    handed to skops itself, which trusts no types.
+    can make Python build an object of its choosing.
     """
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        schema = json.loads(archive.read("schema.json"))
-        if schema.get("protocol") != _SKOPS_PROTOCOL:
-            return _read_with_skops(data, path)
 
-        def build(node: dict[str, Any]) -> Any:
-            loader = node.get("__loader__")
-            if loader == "DictNode" and node.get("__class__") == "dict":
-                return {str(key): build(value) for key, value in node["content"].items()}
-            if loader == "JsonNode" and node.get("is_json") is True:
-                return json.loads(node["content"])
-            if loader == "NdArrayNode" and node.get("type") == "numpy":
-                with archive.open(node["file"]) as member:
-                    return np.load(io.BytesIO(member.read()), allow_pickle=False)
-            kind = f"{node.get('__module__')}.{node.get('__class__')}"
-            raise ModelError(f"{path} holds a {kind}, which journey models never contain; it cannot be loaded")
+    def build(node: Any) -> Any:
+        if _is_node(node, "DictNode", "dict"):
+            return {str(key): build(value) for key, value in node["content"].items()}
+        if _is_node(node, "JsonNode") and node.get("is_json") is True:
+            return json.loads(node["content"])
+        if _is_node(node, "NdArrayNode") and node.get("type") == "numpy":
+            with archive.open(node["file"]) as member:
+                content = member.read()
+            try:
+                return np.load(io.BytesIO(content), allow_pickle=False)
+            except ValueError:  # among others, an array of Python objects, which would need pickle
+                raise ModelError(
+                    f"{path} holds an array that is damaged or made of Python objects, which journey models "
+                    f"never contain; it was refused unread. {_ONLY_JOURNEY_MODELS.capitalize()}"
+                ) from None
+        raise ModelError(
+            f"{path} holds an object of type {_type_name(node)}, which journey models never contain; "
+            f"it was refused and nothing in the file was run. {_ONLY_JOURNEY_MODELS.capitalize()}"
+        )
 
-        return build(schema)
+    return build(schema)
 
 
-def _read_with_skops(data: bytes, path: Path) -> Any:
+def _read_with_skops(data: bytes, path: Path, protocol: Any) -> Any:
+    """A file of another skops protocol (from another skops release), read by skops, which trusts no types."""
     import skops.io as sio
 
-    untrusted = sio.get_untrusted_types(data=data)
+    try:
+        untrusted = sio.get_untrusted_types(data=data)
+    except Exception:  # skops raises many kinds on a schema it cannot read; they all mean the same here
+        if isinstance(protocol, int) and protocol > _SKOPS_PROTOCOL:
+            raise ModelError(f"{path} was saved by a newer skops than the one installed; upgrade skops") from None
+        raise ModelError(f"{path} is damaged (skops cannot read its schema); copy it again or {_RETRAIN}") from None
     if untrusted:
+        names = [name if re.fullmatch(r"[\w.]{1,150}", name) else "unknown" for name in untrusted[:5]]
         raise ModelError(
-            f"{path} contains types journey does not trust ({', '.join(untrusted[:5])}); "
-            "only models saved by `journey train` can be loaded"
+            f"{path} contains types journey does not trust ({', '.join(names)}); "
+            f"it was refused and nothing in the file was run. {_ONLY_JOURNEY_MODELS.capitalize()}"
         )
-    return sio.loads(data)
+    try:
+        return sio.loads(data)
+    except Exception:
+        raise ModelError(f"{path} is damaged (skops cannot read it); copy it again or {_RETRAIN}") from None
+
+
+def _is_bundled(path: Path) -> bool:
+    try:
+        return path.resolve() == BUNDLED_MODEL.resolve()
+    except OSError:
+        return False
+
+
+def _warn_about_versions(metadata: dict[str, Any], path: Path) -> None:
+    """Warn if the model was trained with another scikit-learn (major.minor) than the installed one."""
+    versions = metadata.get("versions")
+    versions = versions if isinstance(versions, dict) else {}
+    trained, journey = _shown_version(versions.get("scikit-learn")), _shown_version(versions.get("journey"))
+    try:
+        installed = package_metadata.version("scikit-learn")
+    except package_metadata.PackageNotFoundError:
+        return
+    if trained is None or _major_minor(trained) == _major_minor(installed):
+        return
+    made_by = f" (journey {journey})" if journey else ""
+    warnings.warn(
+        ModelVersionWarning(
+            f"{path} was trained with scikit-learn {trained}{made_by}; this is scikit-learn {installed}. "
+            "Classifying does not use scikit-learn, so its labels are unaffected, but retrain it with "
+            "`journey train` so that its scores and any further training use the same version"
+        ),
+        stacklevel=3,
+    )
+
+
+def _shown_version(version: Any) -> str | None:
+    """A version recorded in the file, if it looks like one (the file chooses this text)."""
+    return version if isinstance(version, str) and re.fullmatch(r"\d+\.\d+[\w.+!-]{0,40}", version) else None
+
+
+def _major_minor(version: str) -> tuple[int, int] | None:
+    found = re.match(r"(\d+)\.(\d+)", version)
+    return (int(found[1]), int(found[2])) if found else None
 
 
 def user_model_path() -> Path:
