@@ -11,10 +11,38 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from .errors import JourneyError
 
+# Click's exception classes, found through typer's public BadParameter (typer may vendor Click).
+_UsageError = next(kind for kind in typer.BadParameter.__mro__ if kind.__name__ == "UsageError")
+
+
+class _OneLineUsageErrors(TyperGroup):
+    """Usage errors as one `Error:` line on stderr and exit 2, instead of Click's three-line block."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):  # type: ignore[no-untyped-def, override]
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except _UsageError as error:
+            if type(error).__name__ == "NoArgsIsHelpError":  # `journey` alone: show the help
+                error.show()
+                sys.exit(2)
+            command = error.ctx.command_path if error.ctx is not None else "journey"
+            _say(f"Error: {error.format_message()} (see '{command} -h')")
+            sys.exit(2)
+        except typer.Abort:
+            _say("Interrupted; no output file was changed.")
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
+    name="journey",
+    cls=_OneLineUsageErrors,
     add_completion=True,
     no_args_is_help=True,
     rich_markup_mode=None,
@@ -27,12 +55,47 @@ app = typer.Typer(
 TextColumnOption = Annotated[
     str | None, typer.Option("--text-column", "-t", help="Column with the post text [default: found by name].")
 ]
-EncodingOption = Annotated[str, typer.Option(help="Input encoding (a BOM is always removed).")]
-DelimiterOption = Annotated[str | None, typer.Option(help="Input delimiter [default: sniffed].")]
+
+
+def _known_encoding(value: str) -> str:
+    import codecs
+
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise typer.BadParameter(f"unknown encoding '{value}'; try utf-8, cp1252 or latin-1") from None
+    return value
+
+
+def _one_character(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = {"\\t": "\t", "tab": "\t"}.get(value, value)
+    if len(value) != 1 or value in '"\r\n':
+        raise typer.BadParameter(
+            "the delimiter is one character other than a quote or a line end, such as , ; | or tab"
+        )
+    return value
+
+
+EncodingOption = Annotated[
+    str, typer.Option(callback=_known_encoding, help="Input encoding (a BOM is always removed).")
+]
+DelimiterOption = Annotated[
+    str | None, typer.Option(callback=_one_character, help="Input delimiter, one character or tab [default: sniffed].")
+]
 ModelOption = Annotated[
     Path | None, typer.Option("--model", "-m", help="Model file [default: your trained model, else the bundled one].")
 ]
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
+RawOption = Annotated[
+    bool,
+    typer.Option(
+        "--raw",
+        help="Write cells exactly as read. By default cells that a spreadsheet would run as a formula "
+        "(starting with = + - @, tab or CR) get a leading ' (see Security in the README).",
+    ),
+]
 
 
 class Engine(str, Enum):
@@ -97,6 +160,7 @@ def classify(
     ] = None,
     output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.csv,
     output: OutputOption = None,
+    raw: RawOption = False,
     encoding: EncodingOption = "utf-8-sig",
     delimiter: DelimiterOption = None,
     explain: Annotated[
@@ -133,15 +197,16 @@ def classify(
     if engine is Engine.dask:
         if output_dir is None or output is not None:
             raise typer.BadParameter("--engine dask writes to --output-dir DIR (not --output or stdout)")
-        _classify_with_dask(
-            file, output_dir, model_path, stages_path, threshold, output_format.value, text_column, scheduler,
-            workers, explain, top_k, quiet,
-        )  # fmt: skip
+        with _errors_as_exit_codes():
+            _classify_with_dask(
+                file, output_dir, model_path, stages_path, threshold, output_format.value, raw, text_column,
+                encoding, delimiter, scheduler, workers, explain, top_k, quiet,
+            )  # fmt: skip
         return
     if output_dir is not None or scheduler is not None:
         raise typer.BadParameter("--output-dir and --scheduler go with --engine dask")
     with _errors_as_exit_codes():
-        _refuse_overwriting_input(file, output)
+        _check_outputs([file, model_path, stages_path], [output])
         # The input is opened first: a wrong path or column is reported before the model loads.
         table = read_posts(file, text_column=text_column, encoding=encoding, delimiter=delimiter, chunk_size=chunk_size)
         model, stages, thresholds = _model_for(model_path, stages_path, threshold)
@@ -150,6 +215,7 @@ def classify(
             table.chunks,
             table.text_column,
             output_format.value,
+            raw=raw,
             workers=workers or default_workers(),
             stages=stages,
             thresholds=thresholds,
@@ -158,7 +224,8 @@ def classify(
         )
         progress = not quiet and sys.stderr.isatty()
         rows = 0
-        with _output_stream(output) as stream:
+        # closing(): on an error or Ctrl-C here, the workers are stopped at once, not at exit.
+        with contextlib.closing(encoded), _output_stream(output) as stream:
             for count, data in encoded:
                 stream.write(data)
                 rows += count
@@ -172,12 +239,28 @@ def classify(
             _say(f"Classified {rows} posts from {table.name}{where} (text column '{table.text_column}').")
 
 
+def _load_model(path: Path | None):  # type: ignore[no-untyped-def]
+    """`model.load_model`, with its warning (a model from another scikit-learn) as one `Warning:` line."""
+    import warnings
+
+    from .model import ModelVersionWarning, load_model
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ModelVersionWarning)
+        model = load_model(path)
+    for warning in caught:
+        if issubclass(warning.category, ModelVersionWarning):
+            _say(f"Warning: {warning.message}")
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return model
+
+
 def _model_for(model_path: Path | None, stages_path: Path | None, threshold: float | None):  # type: ignore[no-untyped-def]
     """The model, the stages whose rules to use (checked against it), and the --threshold per framework."""
-    from .model import load_model
     from .stages import load_stages
 
-    model = load_model(model_path)
+    model = _load_model(model_path)
     stages = load_stages(stages_path) if stages_path else model.stages
     model.check_stages(stages)
     thresholds = dict.fromkeys(stages.framework_ids, threshold) if threshold is not None else None
@@ -185,28 +268,31 @@ def _model_for(model_path: Path | None, stages_path: Path | None, threshold: flo
 
 
 def _classify_with_dask(  # type: ignore[no-untyped-def]
-    pattern, output_dir, model_path, stages_path, threshold, fmt, text_column, scheduler, workers, explain, top_k, quiet
-) -> None:
+    pattern, output_dir, model_path, stages_path, threshold, fmt, raw, text_column, encoding, delimiter, scheduler,
+    workers, explain, top_k, quiet,
+) -> None:  # fmt: skip
     from .dask_engine import classify_files_with_dask
 
-    with _errors_as_exit_codes():
-        model, stages, thresholds = _model_for(model_path, stages_path, threshold)
-        results = classify_files_with_dask(
-            model,
-            pattern,
-            output_dir,
-            text_column=text_column,
-            fmt=fmt,
-            scheduler=scheduler,
-            workers=workers,
-            stages=stages,
-            thresholds=thresholds,
-            explain=explain,
-            top_k=top_k,
-        )
-        if not quiet:
-            for result in results:
-                _say(f"Classified {result.rows} posts from {result.source} to {result.output}")
+    model, stages, thresholds = _model_for(model_path, stages_path, threshold)
+    results = classify_files_with_dask(
+        model,
+        pattern,
+        output_dir,
+        text_column=text_column,
+        fmt=fmt,
+        raw=raw,
+        encoding=encoding,
+        delimiter=delimiter,
+        scheduler=scheduler,
+        workers=workers,
+        stages=stages,
+        thresholds=thresholds,
+        explain=explain,
+        top_k=top_k,
+    )
+    if not quiet:
+        for result in results:
+            _say(f"Classified {result.rows} posts from {result.source} to {result.output}")
 
 
 @app.command()
@@ -243,6 +329,8 @@ def train(
     from .training import train_model
 
     with _errors_as_exit_codes():
+        target = output or user_model_path()
+        _check_outputs([labelled, stages_path], [target])
         stages_file = stages_path or default_stages_path()
         stages = load_stages(stages_file)
         table = read_posts(labelled, text_column=text_column, encoding=encoding, delimiter=delimiter)
@@ -264,7 +352,6 @@ def train(
             f"\nFrameworks are decided {chosen}: mean CV macro-F1 {comparison['joint']:.3f} joint, "
             f"{comparison['independent']:.3f} independent."
         )
-        target = output or user_model_path()
         save_model(model, target)
         _say(f"\nSaved the model to {_shown(target)}")
         if output is None:
@@ -289,11 +376,10 @@ def explain(
     Example: journey explain "@united lost my bag again, I want a refund"
     """
     from .explain import explain_texts
-    from .model import load_model
     from .rules import stage_rules
 
     with _errors_as_exit_codes():
-        model = load_model(model_path)
+        model = _load_model(model_path)
         explained = explain_texts(model, texts, words=words, top_k=top_k)
         for text, per_framework in zip(texts, explained, strict=True):
             rules = stage_rules(model.stages, {f: [e.stage] for f, e in per_framework.items()})
@@ -326,6 +412,7 @@ def suggest(
     count: Annotated[int, typer.Option("-n", "--count", min=1, help="How many posts to suggest.")] = 50,
     model_path: ModelOption = None,
     output: OutputOption = None,
+    raw: RawOption = False,
     text_column: TextColumnOption = None,
     encoding: EncodingOption = "utf-8-sig",
     delimiter: DelimiterOption = None,
@@ -338,16 +425,15 @@ def suggest(
 
     Example: journey suggest new_posts.csv -n 100 -o to_label.csv
     """
-    from .model import load_model
     from .reading import read_posts
     from .suggest import suggest_posts
 
     with _errors_as_exit_codes():
-        _refuse_overwriting_input(file, output)
+        _check_outputs([file, model_path], [output])
         table = read_posts(file, text_column=text_column, encoding=encoding, delimiter=delimiter)
-        model = load_model(model_path)
+        model = _load_model(model_path)
         picked = suggest_posts(model, table.chunks, table.text_column, count)
-        _write_rows(picked, output)
+        _write_rows(picked, output, raw=raw)
         _say(f"Suggested {len(picked)} posts to label from {table.name}.")
 
 
@@ -369,6 +455,7 @@ def evaluate(
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Draw confusion matrices and reliability diagrams to a PNG.")
     ] = None,
+    raw: RawOption = False,
     text_column: TextColumnOption = None,
     encoding: EncodingOption = "utf-8-sig",
     delimiter: DelimiterOption = None,
@@ -380,8 +467,6 @@ def evaluate(
 
     Example: journey evaluate my_labelled.csv --errors wrong.csv --plot quality.png
     """
-    import pandas as pd
-
     from .evaluation import (
         cross_validate_labelled,
         evaluate_model,
@@ -389,15 +474,14 @@ def evaluate(
         format_confusion,
         plot_evaluation,
     )
-    from .model import load_model
     from .reading import read_posts
     from .scoring import format_scores
     from .stages import load_stages
-    from .writing import replacing
 
     with _errors_as_exit_codes():
         if cv is not None and model_path is not None:
             raise JourneyError("--cv trains new models on the file; it cannot be combined with --model")
+        _check_outputs([labelled, model_path, stages_path], [errors, plot])
         table = read_posts(labelled, text_column=text_column, encoding=encoding, delimiter=delimiter)
         frame = table.frame()
         if cv is not None:
@@ -405,13 +489,14 @@ def evaluate(
             results = cross_validate_labelled(frame, stages, folds=cv, text_column=table.text_column, progress=_say)
             how = f"{cv}-fold cross-validation on {table.name}"
         else:
-            model = load_model(model_path)
+            model = _load_model(model_path)
             results = evaluate_model(model, frame, text_column=table.text_column)
             how = f"model tested on {table.name}"
         if errors is not None:
-            with replacing(errors) as stream:
-                wrong = pd.concat([result.errors() for result in results.values()], ignore_index=True)
-                wrong.to_csv(stream, index=False, lineterminator="\n")
+            import pandas as pd
+
+            wrong = pd.concat([result.errors() for result in results.values()], ignore_index=True)
+            _write_rows(wrong, errors, raw=raw)
             _say(f"Wrote {len(wrong)} misclassified posts to {errors}")
         if plot is not None:
             plot_evaluation(results, plot)
@@ -442,7 +527,7 @@ def model_info(
 
     Example: journey model --reset
     """
-    from .model import BUNDLED_MODEL, active_model_path, load_model, user_model_path
+    from .model import BUNDLED_MODEL, active_model_path, user_model_path
     from .training import describe_model
 
     with _errors_as_exit_codes():
@@ -455,7 +540,7 @@ def model_info(
                 _say("No trained model to remove; journey classify already uses the bundled model.")
             return
         path = model_path or active_model_path()
-        model = load_model(path)
+        model = _load_model(path)
         kind = "bundled" if path.resolve() == BUNDLED_MODEL.resolve() else "trained"
         info = {"path": str(path), "kind": kind, **describe_model(model)}
         if as_json:
@@ -480,7 +565,7 @@ def model_info(
 
 
 class _errors_as_exit_codes:
-    """Library errors become one `Error:` line and exit 1; Ctrl-C exits 130 quietly."""
+    """Library errors and failed reads or writes become one `Error:` line and exit 1; Ctrl-C exits 130 quietly."""
 
     def __enter__(self) -> None:
         return None
@@ -490,30 +575,60 @@ class _errors_as_exit_codes:
             _say(f"Error: {error}")
             raise typer.Exit(1)
         if isinstance(error, KeyboardInterrupt):
-            _say("Interrupted.")
+            _say("Interrupted; no output file was changed.")
             raise typer.Exit(130)
+        if isinstance(error, BrokenPipeError):  # the reader of stdout left (`| head`): stop quietly
+            _quiet_stdout()
+            raise typer.Exit(141)
+        if isinstance(error, OSError):
+            _say(f"Error: {_os_problem(error)}")
+            raise typer.Exit(1)
         return False
 
 
-def _refuse_overwriting_input(file: str, output: Path | None) -> None:
-    if output is None or file == "-":
-        return
-    try:
-        same = Path(file).exists() and output.exists() and Path(file).samefile(output)
-    except OSError:
-        same = False
-    if same:
-        raise JourneyError(f"--output {output} is the input file; write to another file so the input is kept")
+def _os_problem(error: OSError) -> str:
+    import errno
+
+    where = f" ({error.filename})" if error.filename else ""
+    reason = (error.strerror or str(error)).lower()
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{reason}{where}; no output file was changed: free some space and run again"
+    return f"cannot read or write{where}: {reason}"
 
 
-def _write_rows(frame, output: Path | None) -> None:  # type: ignore[no-untyped-def]
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so Python's final flush to a closed pipe prints nothing."""
+    import os
+
+    with contextlib.suppress(OSError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+
+
+def _check_outputs(inputs: list[str | Path | None], outputs: list[Path | None]) -> None:
+    """Refuse, before any work, outputs that cannot be written or that would replace an input."""
+    from .writing import check_writable
+
+    for output in outputs:
+        if output is None or str(output) == "-" or str(output).startswith(("/dev/", "/proc/")):
+            continue
+        check_writable(output)
+        for given in inputs:
+            if given is None or str(given) == "-":
+                continue
+            with contextlib.suppress(OSError):
+                if output.exists() and Path(given).samefile(output):
+                    raise JourneyError(f"{output} is also an input; write to another file so the input is kept")
+
+
+def _write_rows(frame, output: Path | None, *, raw: bool = False) -> None:  # type: ignore[no-untyped-def]
     """Write a pandas DataFrame as CSV to stdout or, once complete, to `output`."""
     import pyarrow as pa
 
     from .writing import write_table
 
     with _output_stream(output) as stream:
-        write_table([pa.Table.from_pandas(frame.astype(str), preserve_index=False)], stream)
+        write_table([pa.Table.from_pandas(frame.astype(str), preserve_index=False)], stream, raw=raw)
 
 
 @contextlib.contextmanager
@@ -529,9 +644,16 @@ def _output_stream(output: Path | None):  # type: ignore[no-untyped-def]
         yield stream
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # type: ignore[no-untyped-def]
+    _say(f"Warning: {message}")
+
+
 def main() -> None:
     """Console entry point."""
     if hasattr(signal, "SIGPIPE"):
         # `journey classify big.csv | head` should end quietly, as other Unix tools do.
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    import warnings
+
+    warnings.showwarning = _show_warning  # one line on stderr, not a source listing
     app()

@@ -1,11 +1,11 @@
-"""Classify many CSV files on a Dask cluster: each file one partition, scored by `classify_partition`.
+"""Classify many CSV files on a Dask cluster: one task per file, each written beside the others.
 
 For teams whose posts outgrow one machine. The model is sent to the workers once; each worker
-reads its file with pandas (every cell as text), adds the result columns with
-`classify.classify_partition` (the function to use with `dask.dataframe.map_partitions` in
-your own pipelines) and writes the result beside the others in the output folder, in the same format and
-byte for byte what `journey classify FILE` writes. On a real cluster the output folder must be
-one the workers can write to (a shared disk).
+reads its file with journey's own reader (so every check of `journey classify` applies),
+classifies it chunk by chunk and writes the result into the output folder, byte for byte what
+`journey classify FILE` writes. On a real cluster the output folder must be one the workers can
+write to (a shared disk). In your own Dask pipelines, use `classify.classify_partition` with
+`dask.dataframe.map_partitions`.
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ def classify_files_with_dask(
     *,
     text_column: str | None = None,
     fmt: str = "csv",
+    raw: bool = False,
+    encoding: str = "utf-8-sig",
+    delimiter: str | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
     **options: Any,
@@ -41,11 +44,10 @@ def classify_files_with_dask(
     """Classify every file matching `pattern` on Dask, one output file per input in `output_dir`.
 
     `scheduler` is the address of a running Dask scheduler; without it a local cluster of
-    `workers` processes is started for the run. `options` go to `classify_partition`.
+    `workers` processes is started for the run. `options` go to `classify_table`.
     """
     try:
         import dask
-        import dask.dataframe as dd
         from distributed import Client, LocalCluster
     except ImportError:
         raise DataError("the dask engine needs Dask: pip install 'journey[dask]'") from None
@@ -57,8 +59,11 @@ def classify_files_with_dask(
     names = [Path(file).name if fmt == "csv" else f"{Path(file).stem}.{fmt}" for file in files]
     if len(set(names)) < len(names):
         raise DataError("two input files have the same name; their outputs would overwrite each other")
+    for file, name in zip(files, names, strict=True):
+        if (output_dir / name).exists() and (output_dir / name).samefile(file):
+            raise DataError(f"--output-dir {output_dir} holds the inputs; choose another folder so they are kept")
     # The first file's header decides the text column and is checked before any work is sent.
-    first = read_posts(files[0], text_column=text_column)
+    first = read_posts(files[0], text_column=text_column, encoding=encoding, delimiter=delimiter)
     first.close()
     text_column = first.text_column
 
@@ -73,18 +78,13 @@ def classify_files_with_dask(
         )
         client = Client(cluster)
     try:
-        frame = dd.read_csv(files, dtype=str, keep_default_na=False, na_filter=False, blocksize=None)
         shared_model = client.scatter(model, broadcast=True)
-        from .classify import classify_partition
-
-        classified = frame.map_partitions(
-            classify_partition, shared_model, text_column, meta=_meta(model, frame, text_column, **options), **options
-        )
-        writes = [
-            dask.delayed(_write_partition)(part, str(output_dir / name), fmt)
-            for part, name in zip(classified.to_delayed(), names, strict=True)
+        reading = {"text_column": text_column, "encoding": encoding, "delimiter": delimiter}
+        tasks = [
+            dask.delayed(_classify_file)(shared_model, file, str(output_dir / name), fmt, raw, reading, options)
+            for file, name in zip(files, names, strict=True)
         ]
-        rows = dask.compute(*writes)
+        rows = dask.compute(*tasks)
     finally:
         client.close()
         if cluster is not None:
@@ -92,18 +92,13 @@ def classify_files_with_dask(
     return [FileResult(file, output_dir / name, count) for file, name, count in zip(files, names, rows, strict=True)]
 
 
-def _meta(model: JourneyModel, frame: Any, text_column: str, **options: Any) -> Any:
-    """The columns and types of a classified partition: those of classifying no rows."""
-    from .classify import classify_partition
-
-    return classify_partition(frame._meta, model, text_column, **options)
-
-
-def _write_partition(frame: Any, path: str, fmt: str) -> int:
-    import pyarrow as pa
-
+def _classify_file(
+    model: JourneyModel, source: str, output: str, fmt: str, raw: bool, reading: dict[str, Any], options: dict[str, Any]
+) -> int:
+    """Classify one file into `output` (replaced only once complete); returns its number of rows."""
+    from .classify import classify_chunks
     from .writing import replacing, write_table
 
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    with replacing(path, "wb") as stream:
-        return write_table([table], stream, fmt)
+    table = read_posts(source, **reading)
+    with replacing(output, "wb") as stream:
+        return write_table(classify_chunks(model, table.chunks, table.text_column, **options), stream, fmt, raw=raw)

@@ -180,5 +180,8 @@ def plot_evaluation(evaluations: dict[str, FrameworkEvaluation], path: str | Pat
         right.set_title(f"{evaluation.framework_id}: reliability (ECE {scores['ece']:.3f}; numbers are posts per bin)")
         right.legend(loc="upper left")
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    from .writing import replacing
+
+    with replacing(path, "wb") as stream:  # a failed run leaves any earlier picture as it was
+        figure.savefig(stream, dpi=110, format="png")
     plt.close(figure)

@@ -6,9 +6,11 @@ chunks or spread over processes: it is byte for byte the same for any chunk size
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import signal
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -34,6 +36,7 @@ def classify_encoded(
     text_column: str,
     fmt: str = "csv",
     *,
+    raw: bool = False,
     workers: int = 1,
     **options: Any,
 ) -> Iterator[tuple[int, bytes | memoryview]]:
@@ -41,49 +44,95 @@ def classify_encoded(
 
     The first chunk is done here; worker processes start only if a second chunk follows, so a
     small file never pays for them. At most two chunks per worker are in flight, so memory
-    stays that of a few chunks whatever the input's size. `options` go to `classify_table`.
+    stays that of a few chunks whatever the input's size. Formula-like cells are neutralised
+    unless `raw` (see `writing.encode_chunk`). `options` go to `classify_table`.
     """
     chunks = iter(chunks)
     first = next(chunks)
-    yield len(first), encode_chunk(classify_table(model, first, text_column, **options), fmt, header=True)
+    yield len(first), encode_chunk(classify_table(model, first, text_column, **options), fmt, header=True, raw=raw)
     second = next(chunks, None)
     if second is None:
         return
     rest = itertools.chain([second], chunks)
     if workers <= 1:
         for chunk in rest:
-            yield len(chunk), encode_chunk(classify_table(model, chunk, text_column, **options), fmt, header=False)
+            classified = classify_table(model, chunk, text_column, **options)
+            yield len(chunk), encode_chunk(classified, fmt, header=False, raw=raw)
         return
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
     # "spawn": forking a process whose Arrow thread pools are running can deadlock the child.
-    pool = ProcessPoolExecutor(
-        workers, mp_context=get_context("spawn"), initializer=_start_worker, initargs=(model, text_column, fmt, options)
-    )
+    setup = (model, text_column, fmt, raw, options)
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker, initargs=setup)
     pending: deque = deque()
     try:
         for chunk in rest:
-            pending.append((len(chunk), pool.submit(_classify_chunk, chunk)))
+            with _sigint_held():  # a worker may start here
+                pending.append((len(chunk), pool.submit(_classify_chunk, chunk)))
             if len(pending) >= 2 * workers:
                 rows, future = pending.popleft()
                 yield rows, future.result()
         while pending:
             rows, future = pending.popleft()
             yield rows, future.result()
+    except BaseException:  # an error, Ctrl-C, or the reader stopped early: end the workers now
+        if hasattr(signal, "SIGPIPE") and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # chunks still queued for them must not kill us
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()  # SIGTERM ends even a worker still starting up, without a traceback
+        raise
     finally:
-        pool.shutdown(wait=not pending, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Ctrl-C held back for a moment (acted on right after, never lost); processes started meanwhile never see it.
+
+    Ctrl-C reaches every process of the terminal's group. A worker still starting up would die
+    with a traceback, and so would one whose start-up the parent abandoned half-way. So here
+    the signal is blocked (a child inherits the mask, and ignores the signal once running) and
+    noted rather than raised, then raised once the workers are fully started.
+    """
+    noted: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda number, frame: noted.append(number))
+    except ValueError:  # not the main thread: signals are not ours to change
+        yield
+        return
+    blocking = hasattr(signal, "pthread_sigmask")  # not on Windows, where Ctrl-C skips the workers
+    if blocking:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        if blocking:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.signal(signal.SIGINT, previous)
+        if noted:
+            raise KeyboardInterrupt
 
 
 _worker: dict[str, Any] = {}
 
 
-def _start_worker(model: JourneyModel, text_column: str, fmt: str, options: dict[str, Any]) -> None:
-    # Ctrl-C reaches every process of the terminal's group; the parent alone decides what to do.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker.update(model=model, text_column=text_column, fmt=fmt, options=options)
+def _start_worker(model: JourneyModel, text_column: str, fmt: str, raw: bool, options: dict[str, Any]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # see `_sigint_held`
+    threading.Thread(target=_exit_with_parent, daemon=True).start()
+    _worker.update(model=model, text_column=text_column, fmt=fmt, raw=raw, options=options)
+
+
+def _exit_with_parent() -> None:
+    """End this worker as soon as the parent process is gone, however it ended: never an orphan."""
+    from multiprocessing import connection, parent_process
+
+    parent = parent_process()
+    if parent is not None:
+        connection.wait([parent.sentinel])
+        os._exit(1)
 
 
 def _classify_chunk(chunk: pa.Table) -> bytes:
     classified = classify_table(_worker["model"], chunk, _worker["text_column"], **_worker["options"])
-    return bytes(encode_chunk(classified, _worker["fmt"], header=False))
+    return bytes(encode_chunk(classified, _worker["fmt"], header=False, raw=_worker["raw"]))

@@ -31,6 +31,19 @@ BLOCK_BYTES = 8 << 20
 """Bytes parsed at a time. A row longer than this (a field of many megabytes) makes a file be
 read again with blocks eight times larger; stdin cannot be read twice, so there it is an error."""
 _MAX_BLOCK_BYTES = 1 << 30
+_NOT_CSV = {
+    b"PK\x03\x04": "a zip archive, such as an Excel workbook (.xlsx); save it as 'CSV UTF-8' or unzip it",
+    b"\xd0\xcf\x11\xe0": "an old Office file, such as an Excel .xls workbook; save it as 'CSV UTF-8'",
+    b"\x1f\x8b": "gzip-compressed; decompress it first (gunzip)",
+    b"BZh": "bzip2-compressed; decompress it first (bunzip2)",
+    b"\xfd7zXZ": "xz-compressed; decompress it first (unxz)",
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"SQLite format 3": "an SQLite database",
+    b"PAR1": "a Parquet file",
+}
+"""Starts of files people pass by mistake, and what to tell them."""
 _SNIFF_BYTES = 64 * 1024
 
 
@@ -147,6 +160,9 @@ def _inspect(
         codec = encoding = "utf-16"  # what Excel writes for "Unicode Text"; its BOM says so unambiguously
     if not sample.strip():
         raise DataError(f"{name} is empty; expected a CSV with a header row")
+    for magic, what in _NOT_CSV.items():
+        if sample.startswith(magic):
+            raise DataError(f"{name} is not a CSV but {what}")
     if b"\x00" in sample and not codec.startswith("utf-16"):
         raise DataError(f"{name} holds NUL bytes: is it a binary file, or UTF-16 without a BOM (--encoding utf-16)?")
     text_sample = sample.decode(encoding, errors="replace").removeprefix("\ufeff")
@@ -154,34 +170,45 @@ def _inspect(
         delimiter = _sniff_delimiter(text_sample)
     header = _header(text_sample, delimiter)
     duplicates = sorted({column for column in header if header.count(column) > 1})
+    if "" in duplicates:
+        raise DataError(f"{name} has {header.count('')} columns without a name in its header row; name them")
     if duplicates:
         raise DataError(f"{name} has more than one column named {', '.join(map(repr, duplicates))}; rename them")
     return delimiter, header, codec, encoding, sample
 
 
 def _chunks(open_reader, stream, reopen, name: str, encoding: str, chunk_size: int) -> Iterator[pa.Table]:  # type: ignore[no-untyped-def]
-    """The rows in tables of at most `chunk_size` rows; one empty table if there are none."""
-    block_bytes, done, skip = BLOCK_BYTES, 0, 0
+    """The rows in tables of at most `chunk_size` rows; one empty table if there are none.
+
+    Each table is handed on only once the next has been read, and the last only once the whole
+    input is known to be sound: a quote left open swallows the rest of the file into the last
+    row, and that row must never reach the output.
+    """
+    block_bytes, given, pending = BLOCK_BYTES, 0, None
     try:
         while True:
-            reader = _opened(open_reader, block_bytes, stream, name, encoding)
             try:
-                for batch in _batches(reader, name, encoding, done):
+                reader = _opened(open_reader, block_bytes, stream, name, encoding)
+                read, skip = 0, given
+                for batch in _batches(reader, name, encoding, 0):
+                    read += len(batch)
                     if skip >= len(batch):
                         skip -= len(batch)
                         continue
                     batch, skip = batch.slice(skip), 0
-                    yield from _sliced(batch, chunk_size)
-                    done += len(batch)
-                if not done:
-                    yield reader.schema.empty_table()
+                    for table in _sliced(batch, chunk_size):
+                        if pending is not None:
+                            yield pending
+                            given += len(pending)
+                        pending = table
                 if stream is not None and stream.quotes % 2:
                     _check_quotes_closed(reopen(), name, encoding)
+                yield pending if pending is not None else reader.schema.empty_table()
                 return
             except _RowTooLong:
-                # Read the file again with larger blocks, skipping the rows already done.
+                # Read the file again with larger blocks, skipping the rows already handed on.
                 _close(stream)
-                reopened, block_bytes, skip = reopen(), block_bytes * 8, done
+                reopened, block_bytes, pending = reopen(), block_bytes * 8, None
                 stream = _Rewound(b"", reopened) if reopened is not None else None
                 if stream is None or block_bytes > _MAX_BLOCK_BYTES:
                     raise DataError(
@@ -204,13 +231,16 @@ def _check_quotes_closed(stream: BinaryIO | None, name: str, encoding: str) -> N
     """
     if stream is None:
         return
-    with io.TextIOWrapper(stream, encoding=encoding, newline="") as text:
+    with io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="") as text:
+        rows = csv.reader(text, strict=True)
+        last_good_line = 0
         try:
-            for _ in csv.reader(text, strict=True):
-                pass
-        except csv.Error as error:
+            for _ in rows:
+                last_good_line = rows.line_num
+        except csv.Error:
             raise DataError(
-                f"cannot read {name} as CSV: its quoting is broken ({error}); every quoted field needs a closing quote"
+                f"{name}: the quoted field that starts on line {last_good_line + 1} is never closed, so the rest "
+                'of the file would be read as one cell; add the missing closing quote (")'
             ) from None
 
 
@@ -232,6 +262,8 @@ def _opened(open_reader, block_bytes: int, stream: BinaryIO, name: str, encoding
     try:
         return open_reader(block_bytes, stream)
     except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+        if "straddling" in str(error):  # the header's block already ends inside a row
+            raise _RowTooLong from None
         raise DataError(_explain_read_error(name, error, encoding, 0)) from None
 
 

@@ -30,12 +30,15 @@ def suggest_posts(model: JourneyModel, chunks: Iterable[pa.Table], text_column: 
     """
     pool_size = max(count * POOL_FACTOR, count)
     pool: pd.DataFrame | None = None
+    columns: list[str] = []
     for chunk in chunks:
         scored = _score(model, chunk, text_column)
         pool = scored if pool is None else pd.concat([pool, scored])
         pool = pool.drop_duplicates("_normalised").nlargest(pool_size, "uncertainty")
-    if pool is None or pool.empty:
-        return pd.DataFrame()
+        columns = columns or chunk.column_names
+    if pool is None or pool.empty:  # no posts with words: the columns alone, ready to fill in
+        added = [f for f in model.heads if f not in columns] + [f"{f}_guess" for f in model.heads] + ["uncertainty"]
+        return pd.DataFrame(columns=[*columns, *added], dtype=str)
     picked = _pick_diverse(model, pool, count)
     return picked.drop(columns="_normalised").reset_index(drop=True)
 

@@ -1,4 +1,12 @@
-"""Write classified rows as CSV, TSV or JSON lines, and replace files only once they are complete."""
+"""Write classified rows as CSV, TSV or JSON lines, and replace files only once they are complete.
+
+Post text is written by strangers. A spreadsheet runs a cell that starts with `=`, `+`, `-` or
+`@` as a formula (OWASP's "CSV injection": `=HYPERLINK(...)`, `=cmd|' /C calc'!A0`), and a
+leading tab or carriage return can hide such a start. So in CSV and TSV every such cell and
+column name gets OWASP's leading single quote, which makes the spreadsheet show it as text,
+unless `raw` is asked for. Plain numbers (`-3`, `+1.5e3`) are left alone: a spreadsheet can
+only read them as numbers. JSON lines are never changed.
+"""
 
 from __future__ import annotations
 
@@ -18,44 +26,66 @@ from .errors import DataError
 
 FORMATS = ("csv", "tsv", "jsonl")
 
+FORMULA_START = r"^[=+\-@\t\r]"
+"""What makes a spreadsheet treat a cell as a formula (OWASP's list)."""
+_LINE_SEPARATORS = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
+PLAIN_NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 
-def write_table(chunks: Iterable[pa.Table], out: BinaryIO, fmt: str = "csv") -> int:
+
+def write_table(chunks: Iterable[pa.Table], out: BinaryIO, fmt: str = "csv", *, raw: bool = False) -> int:
     """Write the chunks one after the other as one UTF-8 table; returns the number of rows written."""
     if fmt not in FORMATS:
         raise DataError(f"unknown format '{fmt}'; choose one of {', '.join(FORMATS)}")
     rows = 0
     for index, chunk in enumerate(chunks):
-        out.write(encode_chunk(chunk, fmt, header=index == 0))
+        out.write(encode_chunk(chunk, fmt, header=index == 0, raw=raw))
         rows += len(chunk)
     return rows
 
 
-def encode_chunk(chunk: pa.Table, fmt: str, *, header: bool) -> bytes | memoryview:
-    """One chunk's rows as bytes of CSV (with the header line if `header`), TSV or JSON lines."""
+def encode_chunk(chunk: pa.Table, fmt: str, *, header: bool, raw: bool = False) -> bytes | memoryview:
+    """One chunk's rows as bytes of CSV (with the header line if `header`), TSV or JSON lines.
+
+    Unless `raw`, CSV and TSV cells and column names that a spreadsheet would run as a formula
+    start with a single quote (see the module's notes).
+    """
     if fmt == "jsonl":
-        return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in chunk.to_pylist()).encode()
+        text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in chunk.to_pylist())
+        # Escaped, as JSON allows: some line readers (Python's splitlines, old JavaScript) split on these.
+        return text.translate(_LINE_SEPARATORS).encode()
     delimiter = "\t" if fmt == "tsv" else ","
-    lines = _lines([_cells(column, delimiter, chunk.num_columns) for column in chunk.columns], delimiter)
+    width = chunk.num_columns
+    lines = _lines([_cells(column, delimiter, width, raw) for column in chunk.columns], delimiter)
     body = _data(lines) if len(chunk) else b""
     if not header:
         return body
-    names = [_cells(pa.array([name], pa.string()), delimiter, chunk.num_columns) for name in chunk.column_names]
+    names = [_cells(pa.array([name], pa.string()), delimiter, width, raw) for name in chunk.column_names]
     return bytes(_data(_lines(names, delimiter))) + bytes(body)
 
 
-def _cells(column: pa.Array | pa.ChunkedArray, delimiter: str, width: int) -> pa.Array:
+def neutralise(column: pa.Array) -> pa.Array:
+    """Strings a spreadsheet would run as formulas, prefixed with a single quote; others unchanged."""
+    risky = pc.and_not(pc.match_substring_regex(column, FORMULA_START), pc.match_substring_regex(column, PLAIN_NUMBER))
+    if not pc.any(risky).as_py():
+        return column
+    return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+
+
+def _cells(column: pa.Array | pa.ChunkedArray, delimiter: str, width: int, raw: bool = False) -> pa.Array:
     """A column as CSV cells: quoted (quotes doubled) where it holds the delimiter, a quote or a line end.
 
     Every cell holding a carriage return is quoted too: Python's csv writer leaves a lone "\r"
-    bare, and readers split the row there.
+    bare, and readers split the row there. Unless `raw`, formula-like cells are neutralised first.
     """
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     if pa.types.is_dictionary(column.type):  # a few distinct values: quote each once
-        return _cells(column.dictionary, delimiter, width).take(column.indices)
+        return _cells(column.dictionary, delimiter, width, raw).take(column.indices)
     if not pa.types.is_string(column.type):
         column = column.cast(pa.string())
     column = pc.fill_null(column, "")
+    if not raw:
+        column = neutralise(column)
     needs_quotes = pc.match_substring_regex(column, f'[{re.escape(delimiter)}"\r\n]')
     if width == 1:
         needs_quotes = pc.or_(needs_quotes, pc.equal(pc.binary_length(column), 0))  # else a blank line
@@ -86,9 +116,12 @@ def replacing(path: str | Path, mode: str = "w", encoding: str | None = "utf-8")
     A crash, Ctrl-C or full disk part-way leaves whatever was at `path` before untouched.
     """
     path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise DataError(f"cannot write {path}: folder {directory} does not exist")
+    if _is_special(path):  # a device or pipe such as /dev/stdout: write straight into it
+        with open(path, mode, encoding=encoding if "b" not in mode else None) as stream:
+            yield stream
+        return
+    check_writable(path)
+    directory = path.parent
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
     try:
         # mkstemp makes the file private (0600); give it the permissions a plain open() would.
@@ -103,6 +136,24 @@ def replacing(path: str | Path, mode: str = "w", encoding: str | None = "utf-8")
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def check_writable(path: Path) -> None:
+    """Refuse, before any work, an output path that could never be written."""
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; give a file name inside it, such as {path / 'out.csv'}")
+    if not path.parent.is_dir():
+        raise DataError(f"cannot write {path}: folder {path.parent} does not exist")
+
+
+def _is_special(path: Path) -> bool:
+    """A path that is not a plain file to replace: a device, a pipe, or a /dev or /proc name."""
+    if str(path).startswith(("/dev/", "/proc/")):
+        return True
+    try:
+        return path.exists() and not path.is_file() and not path.is_dir()
+    except OSError:
+        return False
 
 
 def _current_umask() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,17 @@ from journey_cli.stages import default_stages_path
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 EXAMPLES = ROOT / "examples"
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A cell as journey writes it to CSV by default: OWASP's quote before a formula-like start.
+
+    The documented rule, written independently of journey's own code: a cell starting with
+    = + - @, tab or carriage return gets a leading ', unless it is a plain number.
+    """
+    formula = re.match(r"[=+\-@\t\r]", cell)
+    number = re.fullmatch(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", cell)
+    return "'" + cell if formula and not number else cell
 
 
 @pytest.fixture(autouse=True)

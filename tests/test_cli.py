@@ -16,7 +16,7 @@ import pytest
 from journey_cli import __version__
 from journey_cli.cli import app
 
-from .conftest import DATA, EXAMPLES, ROOT
+from .conftest import DATA, EXAMPLES, ROOT, spreadsheet_safe
 
 RESULT_COLUMNS = [
     "lifecycle_stage", "lifecycle_confidence", "lifecycle_rule",
@@ -40,7 +40,7 @@ def test_classify_keeps_every_row_and_column_and_adds_the_results(runner, mini_m
     original = pd.read_csv(posts, dtype=str, keep_default_na=False)
     output = pd.read_csv(io.StringIO(result.stdout), dtype=str, keep_default_na=False)
     assert list(output.columns) == list(original.columns) + RESULT_COLUMNS
-    pd.testing.assert_frame_equal(output[original.columns], original)
+    pd.testing.assert_frame_equal(output[original.columns], original.map(spreadsheet_safe))
     assert output["lifecycle_stage"].isin(["realisation", "awareness", "evaluation", "transaction",
                                            "consumption", "service", "none"]).all()  # fmt: skip
     confidences = output["social_confidence"].astype(float)
@@ -49,6 +49,16 @@ def test_classify_keeps_every_row_and_column_and_adds_the_results(runner, mini_m
     empty = output["text"] == ""
     assert (output.loc[empty, ["lifecycle_stage", "social_stage"]] == "none").all().all()
     assert f"Classified {len(original)} posts" in result.stderr
+
+
+def test_raw_writes_every_cell_exactly_as_read(runner, mini_model_path):
+    posts = EXAMPLES / "posts.csv"
+    result = classify(runner, mini_model_path, str(posts), "--raw")
+    assert result.exit_code == 0, result.stderr
+    original = pd.read_csv(posts, dtype=str, keep_default_na=False)
+    output = pd.read_csv(io.StringIO(result.stdout), dtype=str, keep_default_na=False)
+    assert original["author"].str.startswith("@").any()
+    pd.testing.assert_frame_equal(output[original.columns], original)
 
 
 def test_golden_output_of_a_fixed_model(runner, mini_model_path):
@@ -62,8 +72,10 @@ def test_golden_output_of_a_fixed_model(runner, mini_model_path):
 
 @pytest.mark.parametrize("fmt", ["tsv", "jsonl"])
 def test_other_formats_hold_the_same_rows(runner, mini_model_path, fmt):
-    csv_out = classify(runner, mini_model_path, str(DATA / "mini_posts.csv"), "-q").stdout
+    csv_out = classify(runner, mini_model_path, str(DATA / "mini_posts.csv"), "-q", "--raw").stdout
     expected = pd.read_csv(io.StringIO(csv_out), dtype=str, keep_default_na=False)
+    if fmt == "tsv":  # spreadsheet-safe like CSV; JSON lines hold the text exactly
+        expected = expected.map(spreadsheet_safe)
     result = classify(runner, mini_model_path, str(DATA / "mini_posts.csv"), "-q", "--format", fmt)
     assert result.exit_code == 0, result.stderr
     if fmt == "tsv":
@@ -88,7 +100,7 @@ def test_output_file_is_written_and_the_input_is_never_overwritten(runner, mini_
     before = posts.read_bytes()
     result = classify(runner, mini_model_path, str(posts), "--output", str(posts))
     assert result.exit_code == 1
-    assert "is the input file" in result.stderr
+    assert "is also an input" in result.stderr
     assert posts.read_bytes() == before
 
 

@@ -83,7 +83,7 @@ def test_wrong_encoding_says_which_option_to_use(tmp_path):
     [
         (b"", "is empty"),
         (b"\n\n", "is empty"),
-        (b'text\n"never closed\n', "cannot read .* as CSV"),
+        (b'text\n"never closed\n', "starts on line 2 is never closed"),
         # Files pandas would read by silently losing or shifting data:
         (b"text,text\na,b\n", "more than one column named 'text'"),
         (b"id,text\n1,hel\x00lo\n", "NUL bytes"),

@@ -1,0 +1,158 @@
+"""Nothing lost: inputs are never changed, outputs and models appear whole or not at all.
+
+A failed, interrupted or out-of-space run leaves the previous file byte for byte as it was and no
+temporary file behind; a closed pipe ends quietly; Ctrl-C exits 130 without a traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from journey_cli import writing
+from journey_cli.cli import app
+
+from .conftest import EXAMPLES
+
+PREVIOUS = b"id,text\nprevious,run\n"
+
+
+def fingerprint(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def journey(*args: str, **options) -> subprocess.Popen:  # type: ignore[no-untyped-def]
+    return subprocess.Popen([sys.executable, "-m", "journey_cli", *args], **options)
+
+
+@pytest.fixture
+def big_posts(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    """300,000 posts: long enough to interrupt part-way."""
+    import pandas as pd
+
+    texts = pd.read_csv(EXAMPLES / "labelled.csv", dtype=str, keep_default_na=False)["text"]
+    path = tmp_path_factory.mktemp("big") / "big.csv"
+    pd.DataFrame({"text": texts.sample(300_000, replace=True, random_state=1)}).to_csv(path)
+    return path
+
+
+def test_every_command_leaves_its_inputs_unchanged(runner, mini_model_path, tmp_path):
+    for name in ("posts.csv", "labelled.csv"):
+        (tmp_path / name).write_bytes((EXAMPLES / name).read_bytes())
+    model = tmp_path / "model.skops"
+    model.write_bytes(mini_model_path.read_bytes())
+    before = fingerprint(tmp_path)
+    m = ["--model", str(model)]
+    for args in (
+        ["classify", str(tmp_path / "posts.csv"), *m, "-o", str(tmp_path / "out.csv")],
+        ["suggest", str(tmp_path / "posts.csv"), *m, "-o", str(tmp_path / "pick.csv")],
+        ["evaluate", str(tmp_path / "labelled.csv"), *m, "--errors", str(tmp_path / "wrong.csv")],
+        ["explain", "my parcel never came", *m],
+        ["model", *m],
+    ):
+        assert runner.invoke(app, args).exit_code == 0, args
+    after = fingerprint(tmp_path)
+    assert {name: after[name] for name in before} == before
+
+
+def test_a_run_that_fails_part_way_keeps_the_previous_output(runner, mini_model_path, tmp_path):
+    posts = tmp_path / "posts.csv"
+    posts.write_text("id,text\n" + "".join(f"{i},post {i}\n" for i in range(3000)) + "3000,a,b\n")
+    out = tmp_path / "out.csv"
+    out.write_bytes(PREVIOUS)
+    result = runner.invoke(
+        app, ["classify", str(posts), "--model", str(mini_model_path), "-o", str(out), "--chunk-size", "500"]
+    )
+    assert result.exit_code == 1 and "has 3 fields" in result.stderr
+    assert out.read_bytes() == PREVIOUS
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv", "posts.csv"], "no temporary file is left"
+
+
+def test_a_full_disk_is_an_error_and_keeps_the_previous_output(runner, mini_model_path, tmp_path, monkeypatch):
+    out = tmp_path / "out.csv"
+    out.write_bytes(PREVIOUS)
+    real_fsync = os.fsync
+
+    def disk_full(fd: int) -> None:  # the last moment a full disk can show itself
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(writing.os, "fsync", disk_full)
+    result = runner.invoke(app, ["classify", str(EXAMPLES / "posts.csv"), "-m", str(mini_model_path), "-o", str(out)])
+    monkeypatch.setattr(writing.os, "fsync", real_fsync)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "Error: no space left on device; no output file was changed: free some space and run again"
+    )
+    assert out.read_bytes() == PREVIOUS
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_stdout_on_a_full_disk_is_an_error_not_a_success():
+    with open("/dev/full", "wb") as full:
+        process = journey("classify", str(EXAMPLES / "posts.csv"), stdout=full, stderr=subprocess.PIPE)
+        _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1
+    assert stderr.decode().strip().startswith("Error: no space left on device")
+
+
+def test_output_to_a_device_writes_into_it(mini_model_path, tmp_path):
+    process = journey(
+        "classify", str(EXAMPLES / "posts.csv"), "-m", str(mini_model_path), "-q", "-o", "/dev/stdout",
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    assert stdout.startswith(b"id,author,created_at,text,lifecycle_stage")
+    assert Path("/dev/stdout").is_symlink() or not Path("/dev/stdout").is_file()
+
+
+def test_a_failed_training_keeps_the_previous_model(runner, tmp_path):
+    model = tmp_path / "model.skops"
+    model.write_bytes(b"the previous model")
+    labelled = tmp_path / "labelled.csv"
+    labelled.write_text("text,lifecycle,social\nhi,no_such_stage,none\n")
+    result = runner.invoke(app, ["train", str(labelled), "--output", str(model)])
+    assert result.exit_code == 1 and "no_such_stage" in result.stderr
+    assert model.read_bytes() == b"the previous model"
+
+
+def test_closing_the_pipe_early_ends_quietly_even_with_workers(big_posts, mini_model_path):
+    process = journey(
+        "classify", str(big_posts), "-m", str(mini_model_path), "--workers", "2", "--chunk-size", "5000",
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    with process:
+        process.stdout.readline()
+        process.stdout.close()  # what `| head -1` does
+        stderr = process.stderr.read().decode()
+        process.wait(timeout=120)
+    assert "Traceback" not in stderr and "Error" not in stderr, stderr
+    assert process.returncode in (-signal.SIGPIPE, 141, 0)
+
+
+def test_ctrl_c_exits_130_and_keeps_the_previous_output(big_posts, mini_model_path, tmp_path):
+    out = tmp_path / "out.csv"
+    out.write_bytes(PREVIOUS)
+    process = journey(
+        "classify", str(big_posts), "-m", str(mini_model_path), "-o", str(out), "--workers", "2",
+        "--chunk-size", "5000", stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not any(p.suffix == ".part" and p.stat().st_size for p in tmp_path.iterdir()):
+        assert process.poll() is None and time.monotonic() < deadline, "the run ended before it could be interrupted"
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole group
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr.decode().strip() == "Interrupted; no output file was changed."
+    assert out.read_bytes() == PREVIOUS
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
