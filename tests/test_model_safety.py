@@ -395,6 +395,15 @@ def test_a_model_from_another_scikit_learn_warns_once_naming_both(tmp_path, tiny
     )
 
 
+def test_the_cli_shows_the_version_warning_as_one_line_and_carries_on(tmp_path, tiny_model, runner):
+    path = save_model(_with_versions(tiny_model, **{"scikit-learn": "0.24.2"}), tmp_path / "m.skops")
+    result = runner.invoke(app, ["classify", str(EXAMPLES / "posts.csv"), "--model", str(path), "-q"])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Warning: {path} was trained with scikit-learn 0.24.2")
+    assert len(result.stdout.splitlines()) > 80
+
+
 def test_a_model_from_the_same_scikit_learn_minor_version_does_not_warn(tmp_path, tiny_model):
     major, minor = package_metadata.version("scikit-learn").split(".")[:2]
     path = save_model(_with_versions(tiny_model, **{"scikit-learn": f"{major}.{minor}.999"}), tmp_path / "m.skops")
