@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import signal
 import sys
@@ -58,12 +59,12 @@ TextColumnOption = Annotated[
 
 
 def _known_encoding(value: str) -> str:
-    import codecs
+    from .reading import text_codec
 
     try:
-        codecs.lookup(value)
-    except LookupError:
-        raise typer.BadParameter(f"unknown encoding '{value}'; try utf-8, cp1252 or latin-1") from None
+        text_codec(value)
+    except LookupError as error:
+        raise typer.BadParameter(str(error)) from None
     return value
 
 
@@ -111,6 +112,19 @@ class OutputFormat(str, Enum):
 
 def _say(message: str) -> None:
     typer.echo(message, err=True)
+
+
+def printable(text: str) -> str:
+    """Text safe to show on a terminal, on one line: control characters (escape sequences that could
+    retitle the window or write the clipboard, line ends) and undecodable bytes are shown escaped."""
+    import unicodedata
+
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() or c == " " or unicodedata.category(c) not in ("Cc",) else repr(c)[1:-1] for c in text
+    )
 
 
 def _shown(path: Path) -> str:
@@ -206,7 +220,7 @@ def classify(
     if output_dir is not None or scheduler is not None:
         raise typer.BadParameter("--output-dir and --scheduler go with --engine dask")
     with _errors_as_exit_codes():
-        _check_outputs([file, model_path, stages_path], [output])
+        _check_outputs([file, model_path, stages_path], [output], stdout=output is None)
         # The input is opened first: a wrong path or column is reported before the model loads.
         table = read_posts(file, text_column=text_column, encoding=encoding, delimiter=delimiter, chunk_size=chunk_size)
         model, stages, thresholds = _model_for(model_path, stages_path, threshold)
@@ -330,7 +344,7 @@ def train(
 
     with _errors_as_exit_codes():
         target = output or user_model_path()
-        _check_outputs([labelled, stages_path], [target])
+        _check_outputs([labelled, stages_path], [target], stdout=False, model=False)
         stages_file = stages_path or default_stages_path()
         stages = load_stages(stages_file)
         table = read_posts(labelled, text_column=text_column, encoding=encoding, delimiter=delimiter)
@@ -380,6 +394,8 @@ def explain(
 
     with _errors_as_exit_codes():
         model = _load_model(model_path)
+        # Arguments that are not valid UTF-8 arrive with surrogates: make them text that can be printed.
+        texts = [text.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for text in texts]
         explained = explain_texts(model, texts, words=words, top_k=top_k)
         for text, per_framework in zip(texts, explained, strict=True):
             rules = stage_rules(model.stages, {f: [e.stage] for f, e in per_framework.items()})
@@ -395,7 +411,7 @@ def explain(
                     }
                 typer.echo(json.dumps(record, ensure_ascii=False))
                 continue
-            lines = [text]
+            lines = [printable(text)]
             for framework_id, e in per_framework.items():
                 lines.append(f"  {framework_id}: {e.stage} ({e.confidence:.2f})  {rules[framework_id][0]}")
                 lines.append(f"    why:  {e.pushes_text() or '(no words: empty post)'}")
@@ -429,7 +445,7 @@ def suggest(
     from .suggest import suggest_posts
 
     with _errors_as_exit_codes():
-        _check_outputs([file, model_path], [output])
+        _check_outputs([file, model_path], [output], stdout=output is None)
         table = read_posts(file, text_column=text_column, encoding=encoding, delimiter=delimiter)
         model = _load_model(model_path)
         picked = suggest_posts(model, table.chunks, table.text_column, count)
@@ -481,7 +497,7 @@ def evaluate(
     with _errors_as_exit_codes():
         if cv is not None and model_path is not None:
             raise JourneyError("--cv trains new models on the file; it cannot be combined with --model")
-        _check_outputs([labelled, model_path, stages_path], [errors, plot])
+        _check_outputs([labelled, model_path, stages_path], [errors, plot], stdout=True)
         table = read_posts(labelled, text_column=text_column, encoding=encoding, delimiter=delimiter)
         frame = table.frame()
         if cv is not None:
@@ -572,7 +588,7 @@ class _errors_as_exit_codes:
 
     def __exit__(self, kind, error, trace) -> bool:  # type: ignore[no-untyped-def]
         if isinstance(error, JourneyError):
-            _say(f"Error: {error}")
+            _say(f"Error: {printable(str(error))}")
             raise typer.Exit(1)
         if isinstance(error, KeyboardInterrupt):
             _say("Interrupted; no output file was changed.")
@@ -581,7 +597,7 @@ class _errors_as_exit_codes:
             _quiet_stdout()
             raise typer.Exit(141)
         if isinstance(error, OSError):
-            _say(f"Error: {_os_problem(error)}")
+            _say(f"Error: {printable(_os_problem(error))}")
             raise typer.Exit(1)
         return False
 
@@ -605,20 +621,56 @@ def _quiet_stdout() -> None:
         os.dup2(null, sys.stdout.fileno())
 
 
-def _check_outputs(inputs: list[str | Path | None], outputs: list[Path | None]) -> None:
-    """Refuse, before any work, outputs that cannot be written or that would replace an input."""
+def _check_outputs(
+    inputs: list[str | Path | None], outputs: list[Path | None], *, stdout: bool, model: bool = True
+) -> None:
+    """Refuse, before any work, outputs that cannot be written or that would replace an input.
+
+    Inputs are compared by file identity, so `-` (stdin redirected from a file), links and other
+    spellings of the same file are caught, and so is stdout (`>> posts.csv`) if `stdout` is
+    written. Unless `model` is False (train, which writes it), the trained model a plain command
+    uses counts as an input too.
+    """
+    from .model import user_model_path
     from .writing import check_writable
 
-    for output in outputs:
-        if output is None or str(output) == "-" or str(output).startswith(("/dev/", "/proc/")):
-            continue
-        check_writable(output)
-        for given in inputs:
-            if given is None or str(given) == "-":
-                continue
-            with contextlib.suppress(OSError):
-                if output.exists() and Path(given).samefile(output):
-                    raise JourneyError(f"{output} is also an input; write to another file so the input is kept")
+    if model:
+        inputs = [*inputs, user_model_path()]
+    read = {identity: given for given in inputs if (identity := _identity(given)) is not None}
+    written: set[object] = set()
+    for output in [*(["<stdout>"] if stdout else []), *(o for o in outputs if o is not None)]:
+        if output != "<stdout>" and not str(output).startswith(("/dev/", "/proc/")):
+            check_writable(Path(output))
+        identity = _identity(output)
+        shown = "stdout" if output == "<stdout>" else str(output)
+        if identity in read:
+            raise JourneyError(
+                f"{shown} is also an input ({read[identity]}); write to another file so the input is kept"
+            )
+        key = identity or (output if output == "<stdout>" else str(Path(output).resolve()))
+        if key in written:
+            raise JourneyError(f"{shown} is given for two outputs; give each its own file")
+        written.add(key)
+
+
+def _identity(given: str | Path | None) -> tuple[int, int] | None:
+    """(device, inode) of a regular file named by `given` ("-": stdin, "<stdout>": stdout), if there is one."""
+    import os
+    import stat
+
+    try:
+        if given in ("-", "<stdout>"):
+            stream = sys.stdin if given == "-" else sys.stdout
+            if stream is None:
+                return None
+            status = os.fstat(stream.fileno())
+        elif given is None:
+            return None
+        else:
+            status = os.stat(given)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return None
+    return (status.st_dev, status.st_ino) if stat.S_ISREG(status.st_mode) else None
 
 
 def _write_rows(frame, output: Path | None, *, raw: bool = False) -> None:  # type: ignore[no-untyped-def]
@@ -637,11 +689,17 @@ def _output_stream(output: Path | None):  # type: ignore[no-untyped-def]
     from .writing import replacing
 
     if output is None:
+        if sys.stdout is None:
+            raise JourneyError("stdout is closed; pass --output FILE")
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
     with replacing(output, "wb") as stream:
         yield stream
+
+
+def _terminated(number: int, frame: object) -> None:
+    raise SystemExit(128 + number)  # unwinds like Ctrl-C: temporary files removed, workers stopped
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # type: ignore[no-untyped-def]
@@ -650,9 +708,9 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def main() -> None:
     """Console entry point."""
-    if hasattr(signal, "SIGPIPE"):
-        # `journey classify big.csv | head` should end quietly, as other Unix tools do.
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    for name in ("SIGTERM", "SIGHUP"):  # `kill` or a closed terminal: clean up as for Ctrl-C, then go
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _terminated)
     import warnings
 
     warnings.showwarning = _show_warning  # one line on stderr, not a source listing

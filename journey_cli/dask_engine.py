@@ -11,6 +11,8 @@ write to (a shared disk). In your own Dask pipelines, use `classify.classify_par
 from __future__ import annotations
 
 import glob
+import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +50,7 @@ def classify_files_with_dask(
     """
     try:
         import dask
-        from distributed import Client, LocalCluster
+        from distributed import Client, LocalCluster, wait
     except ImportError:
         raise DataError("the dask engine needs Dask: pip install 'journey[dask]'") from None
     files = sorted(glob.glob(pattern)) or ([pattern] if Path(pattern).is_file() else [])
@@ -74,17 +76,32 @@ def classify_files_with_dask(
         from .parallel import default_workers
 
         cluster = LocalCluster(
-            n_workers=workers or default_workers(), threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers or default_workers(),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.CRITICAL,  # a bad file is reported once, as journey's one-line error
         )
         client = Client(cluster)
     try:
         shared_model = client.scatter(model, broadcast=True)
         reading = {"text_column": text_column, "encoding": encoding, "delimiter": delimiter}
+        # Each file is written beside its final name and renamed only once every file has worked,
+        # so a bad file anywhere leaves the output folder as it was.
+        parts = [output_dir / f".{name}.{os.getpid()}.part" for name in names]
         tasks = [
-            dask.delayed(_classify_file)(shared_model, file, str(output_dir / name), fmt, raw, reading, options)
-            for file, name in zip(files, names, strict=True)
+            dask.delayed(_classify_file)(shared_model, file, str(part), fmt, raw, reading, options)
+            for file, part in zip(files, parts, strict=True)
         ]
-        rows = dask.compute(*tasks)
+        try:
+            futures = client.compute(tasks)
+            wait(futures)  # every task done, failed or not, before any file is renamed or removed
+            rows = [future.result() for future in futures]
+            for part, name in zip(parts, names, strict=True):
+                os.replace(part, output_dir / name)
+        finally:
+            for part in parts:
+                part.unlink(missing_ok=True)
     finally:
         client.close()
         if cluster is not None:
@@ -99,6 +116,9 @@ def _classify_file(
     from .classify import classify_chunks
     from .writing import replacing, write_table
 
-    table = read_posts(source, **reading)
+    try:
+        table = read_posts(source, **reading)
+    except DataError as error:
+        raise DataError(str(error) if source in str(error) else f"{source}: {error}") from None
     with replacing(output, "wb") as stream:
         return write_table(classify_chunks(model, table.chunks, table.text_column, **options), stream, fmt, raw=raw)

@@ -243,6 +243,10 @@ def save_model(model: JourneyModel, path: str | Path) -> Path:
     return path
 
 
+MAX_MODEL_BYTES = 1 << 30
+"""A model file, or its unpacked contents, larger than this is refused unread (a journey model is ~5 MB)."""
+
+
 class ModelVersionWarning(UserWarning):
     """The model was trained with another scikit-learn than the installed one: retraining is advised."""
 
@@ -279,11 +283,16 @@ def load_model(path: str | Path | None = None) -> JourneyModel:
     if path.is_dir():
         raise ModelError(f"{path} is a directory; pass a model file")
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            data = file.read(MAX_MODEL_BYTES + 1)  # /dev/zero or a huge file must not fill the memory
     except FileNotFoundError:
         raise ModelError(f"model file not found: {path}") from None
     except OSError as error:
         raise ModelError(f"cannot read model {path}: {error.strerror}") from None
+    if len(data) > MAX_MODEL_BYTES:
+        raise ModelError(
+            f"{path} is over {MAX_MODEL_BYTES >> 20} MB, far larger than any journey model; it was not read"
+        )
     document = _read_document(data, path)
     damaged = f"{path} is a journey model file but its contents are damaged; copy it again or {_RETRAIN}"
     try:
@@ -335,6 +344,7 @@ def _read_document(data: bytes, path: Path) -> dict[str, Any]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             try:
+                _check_unpacked_size(archive, path)
                 schema = json.loads(archive.read("schema.json"))
             except KeyError:
                 raise ModelError(
@@ -348,6 +358,15 @@ def _read_document(data: bytes, path: Path) -> dict[str, Any]:
             return _read_plain_skops(archive, schema, path)
     except _DAMAGED_ARCHIVE:
         raise ModelError(damaged) from None
+
+
+def _check_unpacked_size(archive: zipfile.ZipFile, path: Path) -> None:
+    """Refuse a zip bomb: an archive whose members would unpack to more than any model holds."""
+    schema = next((member for member in archive.infolist() if member.filename == "schema.json"), None)
+    if schema is not None and schema.file_size > 16 << 20:  # a journey model's schema is a few KB
+        raise ModelError(f"{path} has a schema of over 16 MB, far larger than any journey model's; it was not read")
+    if sum(member.file_size for member in archive.infolist()) > MAX_MODEL_BYTES:
+        raise ModelError(f"{path} would unpack to over {MAX_MODEL_BYTES >> 20} MB, far larger than any journey model")
 
 
 def _describe_non_model(data: bytes) -> str:

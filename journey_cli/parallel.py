@@ -76,28 +76,38 @@ def classify_encoded(
         while pending:
             rows, future = pending.popleft()
             yield rows, future.result()
-    except BaseException:  # an error, Ctrl-C, or the reader stopped early: end the workers now
+    except Exception:  # a bad row further on, or the reader stopped early: let the workers finish and go
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    except BaseException:  # Ctrl-C or a termination signal: end the workers now
         if hasattr(signal, "SIGPIPE") and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # chunks still queued for them must not kill us
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        for process in processes:
             process.terminate()  # SIGTERM ends even a worker still starting up, without a traceback
+        for process in processes:
+            process.join(timeout=5)
+        call_queue = getattr(pool, "_call_queue", None)
+        if call_queue is not None:  # chunks no worker will read must not hold up the exit
+            call_queue.cancel_join_thread()
+        pool.shutdown(wait=False, cancel_futures=True)
         raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    pool.shutdown(wait=True)
 
 
 @contextlib.contextmanager
 def _sigint_held() -> Iterator[None]:
-    """Ctrl-C held back for a moment (acted on right after, never lost); processes started meanwhile never see it.
+    """Ctrl-C (and kill or hangup) held back for a moment and acted on right after; never lost.
 
     Ctrl-C reaches every process of the terminal's group. A worker still starting up would die
     with a traceback, and so would one whose start-up the parent abandoned half-way. So here
-    the signal is blocked (a child inherits the mask, and ignores the signal once running) and
-    noted rather than raised, then raised once the workers are fully started.
+    the signals are noted rather than acted on, and SIGINT is blocked too (a child inherits the
+    mask, and ignores the signal once running); they take effect once the workers are started.
     """
     noted: list[int] = []
+    numbers = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
     try:
-        previous = signal.signal(signal.SIGINT, lambda number, frame: noted.append(number))
+        previous = {number: signal.signal(number, lambda number, frame: noted.append(number)) for number in numbers}
     except ValueError:  # not the main thread: signals are not ours to change
         yield
         return
@@ -109,9 +119,14 @@ def _sigint_held() -> Iterator[None]:
     finally:
         if blocking:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         if noted:
-            raise KeyboardInterrupt
+            handler = previous[noted[0]]
+            if callable(handler):
+                handler(noted[0], None)  # raises KeyboardInterrupt, or SystemExit for kill and hangup
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(noted[0])
 
 
 _worker: dict[str, Any] = {}

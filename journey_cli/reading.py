@@ -87,6 +87,17 @@ def find_text_column(columns: list[str], wanted: str | None = None) -> str:
     raise DataError(f"no text column found; columns are {listing}; pass --text-column NAME")
 
 
+def text_codec(encoding: str) -> str:
+    """The codec name of a text encoding; LookupError for an unknown one or a byte codec such as rot13."""
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError:
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise LookupError(f"unknown text encoding '{encoding}'; try utf-8, cp1252 or latin-1")
+    return info.name
+
+
 def read_posts(
     source: str | Path,
     *,
@@ -102,9 +113,9 @@ def read_posts(
     """
     name = "stdin" if str(source) == "-" else str(source)
     try:
-        codec = codecs.lookup(encoding).name
-    except LookupError:
-        raise DataError(f"unknown encoding '{encoding}'; try utf-8, cp1252 or latin-1") from None
+        codec = text_codec(encoding)
+    except LookupError as error:
+        raise DataError(str(error)) from None
     stream = _open_binary(source)
     try:
         delimiter, header, codec, encoding, sample = _inspect(stream, name, encoding, codec, delimiter)
@@ -192,6 +203,8 @@ def _chunks(open_reader, stream, reopen, name: str, encoding: str, chunk_size: i
                 read, skip = 0, given
                 for batch in _batches(reader, name, encoding, 0):
                     read += len(batch)
+                    if stream.nul and not encoding.lower().replace("_", "-").startswith("utf-16"):
+                        raise DataError(f"{name} holds NUL bytes near data row {read}: is part of it binary?")
                     if skip >= len(batch):
                         skip -= len(batch)
                         continue
@@ -294,9 +307,11 @@ def _explain_read_error(name: str, error: Exception, encoding: str, rows_done: i
             f"{name} is not valid {encoding} text ({place}{where}); "
             "pass --encoding cp1252 (Windows/Excel) or --encoding latin-1"
         )
-    fields = re.match(r"CSV parse error: Expected (\d+) columns, got (\d+): (.*)", message, re.DOTALL)
+    fields = re.match(r"CSV parse error: (?:Row #(\d+): )?Expected (\d+) columns, got (\d+): (.*)", message, re.DOTALL)
     if fields:
-        expected, got, row = fields.groups()
+        number, expected, got, row = fields.groups()
+        if number:  # newer Arrow says exactly where
+            where = f"at row {int(number):,} (the header is row 1)"
         shown = row.splitlines()[0][:60] if row.strip() else ""
         more = "more" if int(got) > int(expected) else "fewer"
         return (
@@ -309,6 +324,8 @@ def _explain_read_error(name: str, error: Exception, encoding: str, rows_done: i
 
 def _open_binary(source: str | Path) -> BinaryIO:
     if str(source) == "-":
+        if sys.stdin is None:
+            raise DataError("stdin is closed; pass a file, or - with input piped in")
         return sys.stdin.buffer
     path = Path(source)
     if path.is_dir():
@@ -349,6 +366,7 @@ class _Rewound(io.RawIOBase):
         self._head = memoryview(head)
         self._rest = rest
         self.quotes = head.count(b'"')  # quote characters seen, to notice a quote never closed
+        self.nul = False  # a NUL byte seen after the sample (checked when it was read)
 
     def readable(self) -> bool:
         return True
@@ -362,6 +380,7 @@ class _Rewound(io.RawIOBase):
         data = self._rest.read(len(buffer))
         buffer[: len(data)] = data
         self.quotes += data.count(b'"')
+        self.nul = self.nul or b"\x00" in data
         return len(data)
 
     def close(self) -> None:

@@ -137,6 +137,7 @@ def test_the_broken_row_is_never_written_even_far_down(runner, mini_model_path, 
         ["classify", "{posts}", "--delimiter", '"'],
         ["classify", "{posts}", "--delimiter", ""],
         ["classify", "{posts}", "--encoding", "klingon"],
+        ["classify", "{posts}", "--encoding", "rot13"],
         ["classify", "{posts}", "--output-dir", "out"],
         ["classify", "{posts}", "--no-such-option"],
         ["classify"],
@@ -220,3 +221,31 @@ def test_explain_takes_any_text(runner, mini_model_path, text):
     result = runner.invoke(app, ["explain", text, "--model", str(mini_model_path), "--json"])
     assert result.exit_code == 0, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_nul_bytes_far_down_are_an_error_too(runner, mini_model_path, tmp_path):
+    path = tmp_path / "late_nul.csv"
+    path.write_bytes(b"id,text\n" + b"".join(b"%d,post %d\n" % (i, i) for i in range(200_000)) + b"x,a\x00b\n")
+    result = runner.invoke(app, ["classify", str(path), "--model", str(mini_model_path), "-q"])
+    assert result.exit_code == 1
+    assert "holds NUL bytes near data row" in result.stderr
+    assert "\x00" not in result.stdout
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX shell closes the streams")
+@pytest.mark.parametrize("redirect", ["<&-", ">&-"], ids=["stdin closed", "stdout closed"])
+def test_closed_standard_streams_are_one_line_errors(redirect):
+    import subprocess
+
+    file = "-" if redirect == "<&-" else str(EXAMPLES / "posts.csv")
+    command = f"{sys.executable} -m journey_cli classify {file} {redirect}"
+    result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: std") and len(result.stderr.splitlines()) == 1, result.stderr
+
+
+def test_control_characters_never_reach_the_terminal_raw(runner, mini_model_path, tmp_path):
+    result = runner.invoke(app, ["explain", "refund \x1b]0;PWNED\x07 now", "--model", str(mini_model_path)])
+    assert result.exit_code == 0 and "\x1b" not in result.stdout and "\\x1b]0;PWNED\\x07" in result.stdout
+    result = runner.invoke(app, ["classify", str(tmp_path / "a\nb\x1b[31m.csv")])
+    assert one_error_line(result, 1) == "Error: file not found: " + str(tmp_path) + "/a\\nb\\x1b[31m.csv"

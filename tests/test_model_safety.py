@@ -471,3 +471,9 @@ def test_a_failed_save_leaves_the_previous_model_and_no_temporary_file(tmp_path,
     )
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["model.skops"], "no temporary file is left behind"
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_an_endless_file_is_refused_without_reading_it_all():
+    with pytest.raises(ModelError, match="over 1024 MB"):
+        load_model("/dev/zero")

@@ -156,3 +156,64 @@ def test_ctrl_c_exits_130_and_keeps_the_previous_output(big_posts, mini_model_pa
     assert stderr.decode().strip() == "Interrupted; no output file was changed."
     assert out.read_bytes() == PREVIOUS
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "classify - -o {posts} < {posts}",
+        "suggest - -o {posts} < {posts}",
+        "classify {posts} >> {posts}",
+        "train - -o {labelled} < {labelled}",
+        "evaluate - --errors {labelled} < {labelled}",
+        "evaluate {labelled} --errors {out} --plot {out}",
+        "classify {posts} -o {home}/model.skops",
+    ],
+)
+def test_an_input_reached_another_way_is_still_refused_as_output(mini_model_path, tmp_path, journey_home, command):
+    for name in ("posts.csv", "labelled.csv"):
+        (tmp_path / name).write_bytes((EXAMPLES / name).read_bytes())
+    (journey_home / "model.skops").write_bytes(mini_model_path.read_bytes())
+    before = fingerprint(tmp_path) | fingerprint(journey_home)
+    paths = {"posts": tmp_path / "posts.csv", "labelled": tmp_path / "labelled.csv", "out": tmp_path / "out.csv"}
+    shell = f"{sys.executable} -m journey_cli " + command.format(home=journey_home, **paths)
+    result = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert "is also an input" in result.stderr or "given for two outputs" in result.stderr
+    assert fingerprint(tmp_path) | fingerprint(journey_home) == before
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_kill_and_hangup_keep_the_previous_output(big_posts, mini_model_path, tmp_path, number):
+    out = tmp_path / "out.csv"
+    out.write_bytes(PREVIOUS)
+    process = journey(
+        "classify", str(big_posts), "-m", str(mini_model_path), "-o", str(out), stderr=subprocess.PIPE
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not any(p.suffix == ".part" and p.stat().st_size for p in tmp_path.iterdir()):
+        assert process.poll() is None and time.monotonic() < deadline, "the run ended before it could be signalled"
+        time.sleep(0.02)
+    process.send_signal(number)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + number and b"Traceback" not in stderr
+    assert out.read_bytes() == PREVIOUS
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_a_bad_file_in_a_dask_run_leaves_the_output_folder_as_it_was(runner, mini_model_path, tmp_path):
+    pytest.importorskip("distributed")
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    out.mkdir()
+    (inputs / "a.csv").write_bytes((EXAMPLES / "posts.csv").read_bytes())
+    (inputs / "b.csv").write_text("id,text\n1,fine\n2,ragged,row\n")
+    (out / "a.csv").write_bytes(PREVIOUS)
+    result = runner.invoke(
+        app,
+        ["classify", str(inputs / "*.csv"), "--engine", "dask", "--output-dir", str(out), "-m", str(mini_model_path)],
+    )
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert "b.csv" in result.stderr and "has 3 fields" in result.stderr
+    assert [p.name for p in out.iterdir()] == ["a.csv"] and (out / "a.csv").read_bytes() == PREVIOUS

@@ -103,7 +103,7 @@ def test_missing_paths_and_folders_are_data_errors(tmp_path):
         read_posts(tmp_path / "absent.csv")
     with pytest.raises(DataError, match="is a directory"):
         read_posts(tmp_path)
-    with pytest.raises(DataError, match="unknown encoding"):
+    with pytest.raises(DataError, match="unknown text encoding"):
         read_posts(EXAMPLES / "posts.csv", encoding="klingon")
 
 
