@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import io
 import json
@@ -108,6 +109,7 @@ class OutputFormat(str, Enum):
     csv = "csv"
     tsv = "tsv"
     jsonl = "jsonl"
+    xlsx = "xlsx"
 
 
 def _say(message: str) -> None:
@@ -175,6 +177,10 @@ def classify(
     output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.csv,
     output: OutputOption = None,
     raw: RawOption = False,
+    add_bom: Annotated[
+        bool,
+        typer.Option("--add-bom", help="Start CSV or TSV with a UTF-8 BOM, so Excel opens it right by double-click."),
+    ] = False,
     encoding: EncodingOption = "utf-8-sig",
     delimiter: DelimiterOption = None,
     explain: Annotated[
@@ -224,6 +230,10 @@ def classify(
         # The input is opened first: a wrong path or column is reported before the model loads.
         table = read_posts(file, text_column=text_column, encoding=encoding, delimiter=delimiter, chunk_size=chunk_size)
         model, stages, thresholds = _model_for(model_path, stages_path, threshold)
+        if output_format is OutputFormat.xlsx:
+            _classify_to_xlsx(model, table, output, raw, quiet, stages=stages, thresholds=thresholds,
+                              explain=explain, top_k=top_k)  # fmt: skip
+            return
         encoded = classify_encoded(
             model,
             table.chunks,
@@ -240,6 +250,8 @@ def classify(
         rows = 0
         # closing(): on an error or Ctrl-C here, the workers are stopped at once, not at exit.
         with contextlib.closing(encoded), _output_stream(output) as stream:
+            if add_bom and output_format in (OutputFormat.csv, OutputFormat.tsv):
+                stream.write(codecs.BOM_UTF8)
             for count, data in encoded:
                 stream.write(data)
                 rows += count
@@ -251,6 +263,20 @@ def classify(
         if not quiet:
             where = f" to {output}" if output is not None else ""
             _say(f"Classified {rows} posts from {table.name}{where} (text column '{table.text_column}').")
+
+
+def _classify_to_xlsx(model, table, output: Path | None, raw: bool, quiet: bool, **options) -> None:  # type: ignore[no-untyped-def]
+    """Classify in this process into one Excel sheet (at most a million rows, so no workers needed)."""
+    from .classify import classify_chunks
+    from .writing import write_xlsx
+
+    if output is None and sys.stdout is not None and sys.stdout.isatty():
+        raise JourneyError("an xlsx file is binary: pass --output FILE.xlsx (or redirect stdout to a file)")
+    with _output_stream(output) as stream:
+        rows = write_xlsx(classify_chunks(model, table.chunks, table.text_column, **options), stream, raw=raw)
+    if not quiet:
+        where = f" to {output}" if output is not None else ""
+        _say(f"Classified {rows} posts from {table.name}{where} (text column '{table.text_column}').")
 
 
 def _load_model(path: Path | None):  # type: ignore[no-untyped-def]

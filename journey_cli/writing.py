@@ -160,3 +160,71 @@ def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+XLSX_MAX_ROWS = 1_048_576
+"""Rows an Excel sheet holds, the header included."""
+
+
+def write_xlsx(chunks: Iterable[pa.Table], out: BinaryIO, *, raw: bool = False) -> int:
+    """Write the chunks as one Excel sheet: a bold, frozen header and columns sized to their text.
+
+    Every cell is text (a post starting with `=` is never a live formula, even with `raw`);
+    unless `raw`, formula-like cells also get OWASP's leading quote, as in CSV. Control
+    characters that an xlsx file cannot hold are removed. Returns the number of rows written.
+    """
+    try:
+        from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+        from openpyxl.styles import Font
+    except ImportError:
+        raise DataError("--format xlsx needs openpyxl: pip install 'journey[xlsx]'") from None
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("journey")
+    bold = Font(bold=True)
+    rows = 0
+
+    def cell(value: str, font: Font | None = None) -> WriteOnlyCell:
+        written = WriteOnlyCell(sheet, ILLEGAL_CHARACTERS_RE.sub("", value))
+        written.data_type = "s"  # text, never a formula
+        if font is not None:
+            written.font = font
+        return written
+
+    for index, chunk in enumerate(chunks):
+        columns = [_text_column(column, raw) for column in chunk.columns]
+        if index == 0:
+            names = _text_column(pa.array(chunk.column_names, pa.string()), raw).to_pylist()
+            for number, (name, column) in enumerate(zip(names, columns, strict=True), start=1):
+                sample = pc.max(pc.utf8_length(column[:1000])).as_py() if len(column) else 0
+                width = min(max(len(name), sample or 0) + 2, 60)
+                sheet.column_dimensions[_column_letter(number)].width = width
+            sheet.freeze_panes = "A2"
+            sheet.append([cell(name, bold) for name in names])
+        if rows + len(chunk) >= XLSX_MAX_ROWS:
+            raise DataError(f"an Excel sheet holds at most {XLSX_MAX_ROWS - 1:,} rows; use --format csv for more")
+        for values in zip(*(column.to_pylist() for column in columns), strict=True):
+            sheet.append([cell(value) for value in values])
+        rows += len(chunk)
+    workbook.save(out)
+    return rows
+
+
+def _text_column(column: pa.Array | pa.ChunkedArray, raw: bool) -> pa.Array:
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    if not pa.types.is_string(column.type):
+        column = column.cast(pa.string())
+    column = pc.fill_null(column, "")
+    return column if raw else neutralise(column)
+
+
+def _column_letter(number: int) -> str:
+    letters = ""
+    while number:
+        number, remainder = divmod(number - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters

@@ -1,0 +1,59 @@
+"""Output for people who live in spreadsheets: xlsx with a usable header, and CSV that Excel opens right."""
+
+from __future__ import annotations
+
+import codecs
+import io
+
+import pandas as pd
+import pytest
+
+from journey_cli.cli import app
+
+from .conftest import EXAMPLES, spreadsheet_safe
+
+openpyxl = pytest.importorskip("openpyxl")
+
+HOSTILE = (
+    b'id,text\n1,"=HYPERLINK(""http://evil.example"";""click"")"\n2,@united lost my bag\n3,-3\n4,"tab\there \x01"\n'
+)
+
+
+def classify(runner, mini_model_path, *args):  # type: ignore[no-untyped-def]
+    result = runner.invoke(app, ["classify", *args, "--model", str(mini_model_path), "-q"])
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+def test_xlsx_has_every_row_a_bold_frozen_header_and_sized_columns(runner, mini_model_path, tmp_path):
+    out = tmp_path / "posts.xlsx"
+    classify(runner, mini_model_path, str(EXAMPLES / "posts.csv"), "--format", "xlsx", "-o", str(out))
+    sheet = openpyxl.load_workbook(out).active
+    rows = list(sheet.iter_rows(values_only=True))
+    csv_rows = pd.read_csv(EXAMPLES / "posts.csv", dtype=str, keep_default_na=False)
+    assert len(rows) == len(csv_rows) + 1
+    assert rows[0][:4] == ("id", "author", "created_at", "text") and rows[0][-1] == "social_rule"
+    assert [row[3] or "" for row in rows[1:]] == [spreadsheet_safe(text) for text in csv_rows["text"]]
+    assert sheet.freeze_panes == "A2" and all(cell.font.b for cell in sheet[1])
+    assert 20 <= sheet.column_dimensions["D"].width <= 60  # the text column: wide, but not endless
+
+
+def test_xlsx_cells_are_text_never_formulas(runner, mini_model_path, tmp_path):
+    posts = tmp_path / "hostile.csv"
+    posts.write_bytes(HOSTILE)
+    for flags, expected in (([], "'=HYPERLINK"), (["--raw"], "=HYPERLINK")):
+        out = tmp_path / "out.xlsx"
+        classify(runner, mini_model_path, str(posts), "--format", "xlsx", "-o", str(out), *flags)
+        sheet = openpyxl.load_workbook(out).active
+        assert sheet["B2"].value.startswith(expected) and sheet["B2"].data_type == "s"
+        assert sheet["B3"].value == ("@united lost my bag" if flags else "'@united lost my bag")
+        assert sheet["B4"].value == "-3"
+        assert sheet["B5"].value == "tab\there "  # a control character xlsx cannot hold is dropped
+
+
+def test_add_bom_starts_csv_with_one_bom_and_nothing_else_changes(runner, mini_model_path):
+    plain = classify(runner, mini_model_path, str(EXAMPLES / "posts.csv")).stdout_bytes
+    with_bom = classify(runner, mini_model_path, str(EXAMPLES / "posts.csv"), "--add-bom").stdout_bytes
+    assert with_bom == codecs.BOM_UTF8 + plain
+    frame = pd.read_csv(io.BytesIO(with_bom), dtype=str, encoding="utf-8-sig")
+    assert frame.columns[0] == "id"
