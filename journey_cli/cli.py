@@ -557,6 +557,91 @@ def evaluate(
         typer.echo("\n\n".join(blocks))
 
 
+class StagesFormat(str, Enum):
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+
+
+@app.command("stages")
+def stages_command(
+    stages_path: Annotated[
+        Path | None, typer.Option("--stages", help="Stages YAML to show [default: the bundled one].")
+    ] = None,
+    output_format: Annotated[StagesFormat, typer.Option("--format", "-f", help="How to show it.")] = StagesFormat.table,
+    check: Annotated[
+        Path | None,
+        typer.Option("--check", metavar="FILE", help="Only validate FILE: report every problem with its line."),
+    ] = None,
+) -> None:
+    """Show the journey frameworks: their stages, engagement rules and crosswalk, or check a team's own file.
+
+    Example: journey stages --check my_stages.yaml
+    """
+    from .stages import load_stages
+
+    with _errors_as_exit_codes():
+        if check is not None:
+            stages = load_stages(check)
+            counts = ", ".join(f"{f} ({len(framework.stages)} stages)" for f, framework in stages.frameworks.items())
+            typer.echo(f"{check} is a valid stages file: {counts}")
+            return
+        stages = load_stages(stages_path)
+        if output_format is StagesFormat.json:
+            typer.echo(json.dumps(stages.model_dump(mode="json"), indent=2, ensure_ascii=False))
+        elif output_format is StagesFormat.markdown:
+            typer.echo(_stages_markdown(stages))
+        else:
+            typer.echo(_stages_table(stages))
+
+
+def _stages_table(stages) -> str:  # type: ignore[no-untyped-def]
+    import textwrap
+
+    width = 100
+    blocks = []
+    for framework_id, framework in stages.frameworks.items():
+        lines = [f"{framework_id}: {framework.name}", textwrap.fill(framework.description, width, initial_indent="  ",
+                                                                     subsequent_indent="  ")]  # fmt: skip
+        for stage in framework.stages:
+            lines.append(f"  {stage.id:<14}{stage.name}")
+            for label, text in (("wants", stage.customer_wants), ("rule", stage.rule), ("avoid", stage.avoid)):
+                lines.append(textwrap.fill(text, width, initial_indent=f"    {label:<7}", subsequent_indent=" " * 11))
+        blocks.append("\n".join(lines))
+    for crosswalk in stages.crosswalk:
+        first, second = crosswalk.frameworks
+        lines = [f"crosswalk: {first} -> {second}"]
+        lines += [f"  {stage_id:<14}{', '.join(linked)}" for stage_id, linked in crosswalk.links.items()]
+        blocks.append("\n".join(lines))
+    if stages.always_wants:
+        blocks.append("\n".join(["what customers always want:"] + [f"  {need.name}: {need.description}"
+                                                                      for need in stages.always_wants]))  # fmt: skip
+    return "\n\n".join(blocks)
+
+
+def _stages_markdown(stages) -> str:  # type: ignore[no-untyped-def]
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    blocks = []
+    for framework_id, framework in stages.frameworks.items():
+        rows = [f"## {cell(framework.name)} (`{framework_id}`)", "", cell(framework.description), "",
+                "| stage | name | the customer wants | rule | avoid |", "|---|---|---|---|---|"]  # fmt: skip
+        rows += [
+            f"| `{s.id}` | {cell(s.name)} | {cell(s.customer_wants)} | {cell(s.rule)} | {cell(s.avoid)} |"
+            for s in framework.stages
+        ]
+        blocks.append("\n".join(rows))
+    for crosswalk in stages.crosswalk:
+        first, second = crosswalk.frameworks
+        rows = [f"## Crosswalk: `{first}` to `{second}`", "", f"| {first} | {second} |", "|---|---|"]
+        rows += [
+            f"| `{stage_id}` | {', '.join(f'`{o}`' for o in linked)} |" for stage_id, linked in crosswalk.links.items()
+        ]
+        blocks.append("\n".join(rows))
+    return "\n\n".join(blocks)
+
+
 @app.command("model")
 def model_info(
     model_path: ModelOption = None,

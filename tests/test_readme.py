@@ -20,7 +20,7 @@ TRANSCRIPTS = re.findall(r"```\n\$ (.+?)\n(.*?)```", README, re.S)
 QUICK = [
     (command, shown)
     for command, shown in TRANSCRIPTS
-    if command.startswith(("journey classify", "journey model", "journey explain", "journey suggest"))
+    if command.startswith(("journey classify", "journey model", "journey explain", "journey suggest", "journey stages"))
 ]
 
 
