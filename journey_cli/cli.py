@@ -557,6 +557,33 @@ def evaluate(
         typer.echo("\n\n".join(blocks))
 
 
+@app.command()
+def report(
+    classified: Annotated[
+        str, typer.Argument(metavar="CLASSIFIED", help="Output of journey classify (CSV), or -.", show_default=False)
+    ],
+    stages_path: Annotated[
+        Path | None, typer.Option("--stages", help="Stages YAML for the stage order [default: the bundled one].")
+    ] = None,
+    top: Annotated[int, typer.Option(min=0, max=1000, help="Posts to list under 'reply first'.")] = 10,
+    text_column: TextColumnOption = None,
+    encoding: EncodingOption = "utf-8-sig",
+    delimiter: DelimiterOption = None,
+) -> None:
+    """Summarise classified posts: posts per stage with bars, the funnel, stages over time, who to answer first.
+
+    Example: journey classify posts.csv -o labelled.csv && journey report labelled.csv
+    """
+    from .reading import read_posts
+    from .report import text_report
+    from .stages import load_stages
+
+    with _errors_as_exit_codes():
+        stages = load_stages(stages_path)
+        table = read_posts(classified, text_column=text_column, encoding=encoding, delimiter=delimiter)
+        typer.echo(text_report(table.frame(), stages, table.text_column, top))
+
+
 class StagesFormat(str, Enum):
     table = "table"
     markdown = "markdown"

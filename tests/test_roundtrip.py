@@ -29,7 +29,10 @@ names = st.lists(st.text(characters, min_size=1, max_size=12), min_size=1, max_s
 @st.composite
 def tables(draw):  # type: ignore[no-untyped-def]
     """A header (the text column plus 0-3 others, any names) and 1-8 rows of any cells."""
-    others = draw(names.filter(lambda n: "text" not in n)) if draw(st.booleans()) else []
+    # A file starting with U+FEFF starts with a BOM, which is always removed: not a name's first character.
+    others = (
+        draw(names.filter(lambda n: "text" not in n and not n[0].startswith("\ufeff"))) if draw(st.booleans()) else []
+    )
     header = [*others, "text"]
     rows = draw(st.lists(st.lists(cells | tricky, min_size=len(header), max_size=len(header)), min_size=1, max_size=8))
     return header, rows
