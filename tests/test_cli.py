@@ -293,3 +293,20 @@ def test_a_header_only_file_gives_the_header_with_the_result_columns(runner, min
     result = classify(runner, mini_model_path, str(path), "-q")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "id,text," + ",".join(RESULT_COLUMNS) + "\n"
+
+
+def test_the_b2b_example_trains_and_classifies_with_its_own_stage_ids(runner, tmp_path):
+    b2b = EXAMPLES / "b2b"
+    model = tmp_path / "b2b.skops"
+    trained = runner.invoke(
+        app,
+        ["train", str(b2b / "labelled.csv"), "--stages", str(b2b / "stages.yaml"), "--folds", "3", "-o", str(model)],
+    )
+    assert trained.exit_code == 0, trained.stderr
+    result = runner.invoke(app, ["classify", str(b2b / "posts.csv"), "--model", str(model), "-q"])
+    assert result.exit_code == 0, result.stderr
+    output = pd.read_csv(io.StringIO(result.stdout), dtype=str, keep_default_na=False)
+    assert list(output.columns) == ["id", "text", "buying_stage", "buying_confidence", "buying_rule"]
+    ids = {"problem", "exploration", "requirements", "vendor_selection", "onboarding", "renewal", "none"}
+    assert set(output["buying_stage"]) <= ids and len(output) == 20
+    assert output["buying_rule"].str.len().gt(20).all()
