@@ -566,6 +566,9 @@ def report(
         Path | None, typer.Option("--stages", help="Stages YAML for the stage order [default: the bundled one].")
     ] = None,
     top: Annotated[int, typer.Option(min=0, max=1000, help="Posts to list under 'reply first'.")] = 10,
+    html_path: Annotated[
+        Path | None, typer.Option("--html", help="Also write one self-contained HTML page with charts.")
+    ] = None,
     text_column: TextColumnOption = None,
     encoding: EncodingOption = "utf-8-sig",
     delimiter: DelimiterOption = None,
@@ -575,13 +578,21 @@ def report(
     Example: journey classify posts.csv -o labelled.csv && journey report labelled.csv
     """
     from .reading import read_posts
-    from .report import text_report
+    from .report import html_report, text_report
     from .stages import load_stages
+    from .writing import replacing
 
     with _errors_as_exit_codes():
+        _check_outputs([classified, stages_path], [html_path], stdout=True, model=False)
         stages = load_stages(stages_path)
         table = read_posts(classified, text_column=text_column, encoding=encoding, delimiter=delimiter)
-        typer.echo(text_report(table.frame(), stages, table.text_column, top))
+        frame = table.frame()
+        typer.echo(text_report(frame, stages, table.text_column, top))
+        if html_path is not None:
+            page = html_report(frame, stages, table.text_column, table.name, top)
+            with replacing(html_path) as stream:
+                stream.write(page)
+            _say(f"Wrote the report with its charts to {html_path}")
 
 
 class StagesFormat(str, Enum):

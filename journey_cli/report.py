@@ -108,3 +108,98 @@ def text_report(frame: pd.DataFrame, stages: Stages, text_column: str, top: int 
         lines.append(f"  {text[:100] + ('…' if len(text) > 100 else '')}")
     blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def html_report(frame: pd.DataFrame, stages: Stages, text_column: str, source: str, top: int = 10) -> str:
+    """One self-contained HTML page: charts as inlined PNGs, no script and nothing fetched from the network."""
+    import html
+
+    results = read_classified(frame, stages)
+    sections = []
+    for result in results:
+        rows = "".join(
+            f"<tr><td>{html.escape(str(stage))}</td><td>{count:,}</td>"
+            f"<td>{(count / result.total if result.total else 0):.1%}</td></tr>"
+            for stage, count in result.counts.items()
+        )
+        sections.append(
+            f"<section><h2>{html.escape(result.name)}</h2>"
+            f'<img alt="posts per stage" src="data:image/png;base64,{_stage_chart(result)}">'
+            f"<table><tr><th>stage</th><th>posts</th><th>share</th></tr>{rows}</table></section>"
+        )
+        timeline = _timeline_chart(frame, result)
+        if timeline:
+            sections.append(
+                f"<section><h2>{html.escape(result.name)} over time</h2>"
+                f'<img alt="posts per stage over time" src="data:image/png;base64,{timeline}"></section>'
+            )
+    first = reply_first(frame, text_column, top)
+    items = "".join(f"<li>{html.escape(' '.join(str(t).lstrip(chr(39)).split()))}</li>" for t in first[text_column])
+    sections.append(
+        "<section><h2>Reply first</h2><p>Posts about a problem with something already bought, the surest "
+        f"first: speed of response is what the social customer wants most.</p><ol>{items}</ol></section>"
+    )
+    title = f"journey report: {html.escape(source)}"
+    style = (
+        "body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222}"
+        "img{max-width:100%}table{border-collapse:collapse;margin:1em 0}"
+        "td,th{border-bottom:1px solid #ddd;padding:4px 12px;text-align:left}li{margin:.4em 0}"
+    )
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{style}</style></head>'
+        f"<body><h1>{title}</h1><p>{len(frame):,} posts.</p>{''.join(sections)}</body></html>\n"
+    )
+
+
+def _png(figure) -> str:  # type: ignore[no-untyped-def]
+    import base64
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _pyplot():  # type: ignore[no-untyped-def]
+    try:
+        import matplotlib
+    except ImportError:
+        raise DataError("--html draws charts with matplotlib: pip install 'journey[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _stage_chart(result: StageCounts) -> str:
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(8, 0.45 * len(result.counts) + 0.8))
+    counts = result.counts[::-1]
+    axes.barh([str(s) for s in counts.index], counts.to_numpy(), color="#3b7dd8")
+    axes.set_xlabel("posts")
+    axes.spines[["top", "right"]].set_visible(False)
+    return _png(figure)
+
+
+def _timeline_chart(frame: pd.DataFrame, result: StageCounts) -> str | None:
+    column = next((c for c in frame.columns if c.strip().lower() in DATE_COLUMNS), None)
+    if column is None:
+        return None
+    dates = pd.to_datetime(frame[column].astype(str).str.lstrip("'"), errors="coerce", utc=True, format="mixed")
+    if dates.notna().sum() < 2:
+        return None
+    period = "D" if dates.max() - dates.min() < pd.Timedelta(weeks=3) else "W"
+    stages = frame[f"{result.framework_id}_stage"].astype(str).str.lstrip("'")
+    table = pd.crosstab(dates.dt.tz_localize(None).dt.to_period(period), stages)
+    table = table.reindex(columns=[s for s in result.counts.index if s in table.columns])
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(9, 3.5))
+    axes.stackplot(table.index.to_timestamp(), table.to_numpy().T, labels=list(table.columns))
+    axes.legend(loc="upper left", fontsize="small", ncols=4)
+    axes.set_ylabel(f"posts per {'day' if period == 'D' else 'week'}")
+    axes.spines[["top", "right"]].set_visible(False)
+    return _png(figure)

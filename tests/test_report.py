@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+import pytest
 
 from journey_cli.cli import app
 
@@ -41,3 +42,21 @@ def test_report_of_a_file_that_was_not_classified_is_one_error_line(runner):
     assert result.stderr.strip() == (
         "Error: no stage columns (lifecycle_stage, social_stage); report reads the output of `journey classify`"
     )
+
+
+def test_html_report_is_one_self_contained_page_and_escapes_posts(runner, mini_model_path, tmp_path):
+    pytest.importorskip("matplotlib")
+    posts = tmp_path / "posts.csv"
+    posts.write_bytes(
+        (EXAMPLES / "posts.csv").read_bytes()
+        + b'p999,@x,2026-10-20T10:00:00Z,"@shop my order never came <script>alert(1)</script> refund pls"\n'
+    )
+    classified = tmp_path / "classified.csv"
+    runner.invoke(app, ["classify", str(posts), "-m", str(mini_model_path), "-o", str(classified)])
+    page_path = tmp_path / "report.html"
+    result = runner.invoke(app, ["report", str(classified), "--html", str(page_path), "--top", "200"])
+    assert result.exit_code == 0, result.stderr
+    page = page_path.read_text(encoding="utf-8")
+    assert page.count('src="data:image/png;base64,') == 4  # a bar chart and a timeline per framework
+    assert "<script" not in page and not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # nothing fetched
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page or "alert(1)" not in page
