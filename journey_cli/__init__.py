@@ -7,6 +7,8 @@ The CLI is a thin layer over these functions:
     classify_texts(model, ["@airline my bag never arrived"])
 """
 
+from typing import TYPE_CHECKING
+
 # The names below are imported on first use (PEP 562), so that `journey --help` and scripts that
 # need one function do not pay for loading the whole library.
 _WHERE = {
@@ -34,6 +36,12 @@ _WHERE = {
     "parse_stages": "stages",
     "suggest_posts": "suggest",
     "train_model": "training",
+    "ModelVersionWarning": "model",
+    "html_report": "report",
+    "text_report": "report",
+    "neutralise": "writing",
+    "write_table": "writing",
+    "write_xlsx": "writing",
 }
 
 
@@ -52,6 +60,29 @@ def __getattr__(name: str) -> object:
     value = getattr(import_module(f".{_WHERE[name]}", __name__), name)
     globals()[name] = value
     return value
+
+
+if TYPE_CHECKING:  # what type checkers and editors see; at run time each name loads on first use
+    from .classify import (
+        classify_chunks,
+        classify_frame,
+        classify_partition,
+        classify_results,
+        classify_table,
+        classify_texts,
+        result_columns,
+    )
+    from .errors import DataError, JourneyError, ModelError, StagesError
+    from .evaluation import cross_validate_labelled, evaluate_model
+    from .explain import explain_texts
+    from .model import JourneyModel, ModelVersionWarning, load_model, save_model
+    from .reading import read_posts
+    from .report import html_report, text_report
+    from .rules import stage_rules
+    from .stages import Stages, load_stages, parse_stages
+    from .suggest import suggest_posts
+    from .training import train_model
+    from .writing import neutralise, write_table, write_xlsx
 
 
 def __dir__() -> list[str]:
@@ -83,5 +114,11 @@ __all__ = [
     "stage_rules",
     "suggest_posts",
     "train_model",
+    "ModelVersionWarning",
+    "html_report",
+    "text_report",
+    "neutralise",
+    "write_table",
+    "write_xlsx",
     "__version__",
 ]
