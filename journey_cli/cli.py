@@ -124,9 +124,7 @@ def printable(text: str) -> str:
     text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     if text.isprintable():
         return text
-    return "".join(
-        c if c.isprintable() or c == " " or unicodedata.category(c) not in ("Cc",) else repr(c)[1:-1] for c in text
-    )
+    return "".join(repr(c)[1:-1] if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
 
 
 def _shown(path: Path) -> str:
@@ -261,8 +259,7 @@ def classify(
         if progress and rows:
             sys.stderr.write("\n")
         if not quiet:
-            where = f" to {output}" if output is not None else ""
-            _say(f"Classified {rows} posts from {table.name}{where} (text column '{table.text_column}').")
+            _say_classified(rows, table, output)
 
 
 def _classify_to_xlsx(model, table, output: Path | None, raw: bool, quiet: bool, **options) -> None:  # type: ignore[no-untyped-def]
@@ -275,8 +272,12 @@ def _classify_to_xlsx(model, table, output: Path | None, raw: bool, quiet: bool,
     with _output_stream(output) as stream:
         rows = write_xlsx(classify_chunks(model, table.chunks, table.text_column, **options), stream, raw=raw)
     if not quiet:
-        where = f" to {output}" if output is not None else ""
-        _say(f"Classified {rows} posts from {table.name}{where} (text column '{table.text_column}').")
+        _say_classified(rows, table, output)
+
+
+def _say_classified(rows: int, table, output: Path | None) -> None:  # type: ignore[no-untyped-def]
+    where = f" to {output}" if output is not None else ""
+    _say(f"Classified {rows} posts from {table.name}{where} (text column '{table.text_column}').")
 
 
 def _load_model(path: Path | None):  # type: ignore[no-untyped-def]
@@ -788,7 +789,7 @@ def _check_outputs(
     read = {identity: given for given in inputs if (identity := _identity(given)) is not None}
     written: set[object] = set()
     for output in [*(["<stdout>"] if stdout else []), *(o for o in outputs if o is not None)]:
-        if output != "<stdout>" and not str(output).startswith(("/dev/", "/proc/")):
+        if output != "<stdout>":
             check_writable(Path(output))
         identity = _identity(output)
         shown = "stdout" if output == "<stdout>" else str(output)

@@ -80,8 +80,6 @@ def classify_encoded(
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     except BaseException:  # Ctrl-C or a termination signal: end the workers now
-        if hasattr(signal, "SIGPIPE") and threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # chunks still queued for them must not kill us
         processes = list((getattr(pool, "_processes", None) or {}).values())
         for process in processes:
             process.terminate()  # SIGTERM ends even a worker still starting up, without a traceback

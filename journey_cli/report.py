@@ -67,20 +67,29 @@ def funnel(result: StageCounts) -> str:
     return "\n".join(lines)
 
 
-def over_time(frame: pd.DataFrame, result: StageCounts) -> str | None:
-    """Posts per stage per week (per day for a span under three weeks), if the table has a date column."""
+def stages_by_period(frame: pd.DataFrame, result: StageCounts) -> tuple[pd.DataFrame, str, str] | None:
+    """Posts per stage per day (per week for a span of three weeks or more), the period's name and the
+    date column used; None if the table has no column of dates."""
     column = next((c for c in frame.columns if c.strip().lower() in DATE_COLUMNS), None)
     if column is None:
         return None
     dates = pd.to_datetime(frame[column].astype(str).str.lstrip("'"), errors="coerce", utc=True, format="mixed")
     if dates.notna().sum() == 0:
         return None
-    span = dates.max() - dates.min()
-    period = "D" if span < pd.Timedelta(weeks=3) else "W"
+    period = "D" if dates.max() - dates.min() < pd.Timedelta(weeks=3) else "W"
     stages = frame[f"{result.framework_id}_stage"].astype(str).str.lstrip("'")
     table = pd.crosstab(dates.dt.tz_localize(None).dt.to_period(period), stages)
     table = table.reindex(columns=[s for s in result.counts.index if s in table.columns])
-    title = f"{result.framework_id} by {'day' if period == 'D' else 'week'} ({column})"
+    return table, "day" if period == "D" else "week", column
+
+
+def over_time(frame: pd.DataFrame, result: StageCounts) -> str | None:
+    """Posts per stage per day or week, as text, if the table has a date column."""
+    found = stages_by_period(frame, result)
+    if found is None:
+        return None
+    table, period, column = found
+    title = f"{result.framework_id} by {period} ({column})"
     return title + "\n" + "\n".join("  " + line for line in table.to_string().splitlines())
 
 
@@ -186,20 +195,14 @@ def _stage_chart(result: StageCounts) -> str:
 
 
 def _timeline_chart(frame: pd.DataFrame, result: StageCounts) -> str | None:
-    column = next((c for c in frame.columns if c.strip().lower() in DATE_COLUMNS), None)
-    if column is None:
+    found = stages_by_period(frame, result)
+    if found is None or len(found[0]) < 2:
         return None
-    dates = pd.to_datetime(frame[column].astype(str).str.lstrip("'"), errors="coerce", utc=True, format="mixed")
-    if dates.notna().sum() < 2:
-        return None
-    period = "D" if dates.max() - dates.min() < pd.Timedelta(weeks=3) else "W"
-    stages = frame[f"{result.framework_id}_stage"].astype(str).str.lstrip("'")
-    table = pd.crosstab(dates.dt.tz_localize(None).dt.to_period(period), stages)
-    table = table.reindex(columns=[s for s in result.counts.index if s in table.columns])
+    table, period, _ = found
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(9, 3.5))
     axes.stackplot(table.index.to_timestamp(), table.to_numpy().T, labels=list(table.columns))
     axes.legend(loc="upper left", fontsize="small", ncols=4)
-    axes.set_ylabel(f"posts per {'day' if period == 'D' else 'week'}")
+    axes.set_ylabel(f"posts per {period}")
     axes.spines[["top", "right"]].set_visible(False)
     return _png(figure)

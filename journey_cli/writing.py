@@ -65,9 +65,10 @@ def encode_chunk(chunk: pa.Table, fmt: str, *, header: bool, raw: bool = False) 
 
 def neutralise(column: pa.Array) -> pa.Array:
     """Strings a spreadsheet would run as formulas, prefixed with a single quote; others unchanged."""
-    risky = pc.and_not(pc.match_substring_regex(column, FORMULA_START), pc.match_substring_regex(column, PLAIN_NUMBER))
-    if not pc.any(risky).as_py():
+    starts = pc.match_substring_regex(column, FORMULA_START)
+    if not pc.any(starts).as_py():  # the usual case: one pass, no copy
         return column
+    risky = pc.and_not(starts, pc.match_substring_regex(column, PLAIN_NUMBER))
     return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
 
 
@@ -81,11 +82,7 @@ def _cells(column: pa.Array | pa.ChunkedArray, delimiter: str, width: int, raw: 
         column = column.combine_chunks()
     if pa.types.is_dictionary(column.type):  # a few distinct values: quote each once
         return _cells(column.dictionary, delimiter, width, raw).take(column.indices)
-    if not pa.types.is_string(column.type):
-        column = column.cast(pa.string())
-    column = pc.fill_null(column, "")
-    if not raw:
-        column = neutralise(column)
+    column = _text_column(column, raw)
     needs_quotes = pc.match_substring_regex(column, f'[{re.escape(delimiter)}"\r\n]')
     if width == 1:
         needs_quotes = pc.or_(needs_quotes, pc.equal(pc.binary_length(column), 0))  # else a blank line
@@ -139,7 +136,9 @@ def replacing(path: str | Path, mode: str = "w", encoding: str | None = "utf-8")
 
 
 def check_writable(path: Path) -> None:
-    """Refuse, before any work, an output path that could never be written."""
+    """Refuse, before any work, an output path that could never be written (devices and pipes pass)."""
+    if _is_special(path):
+        return
     if path.is_dir():
         raise DataError(f"{path} is a folder; give a file name inside it, such as {path / 'out.csv'}")
     if not path.parent.is_dir():
@@ -212,6 +211,7 @@ def write_xlsx(chunks: Iterable[pa.Table], out: BinaryIO, *, raw: bool = False) 
 
 
 def _text_column(column: pa.Array | pa.ChunkedArray, raw: bool) -> pa.Array:
+    """A column as strings, nulls as empty, formula-like cells neutralised unless `raw`."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     if pa.types.is_dictionary(column.type):
