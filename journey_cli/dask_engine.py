@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError
+from .errors import DataError, missing_extra
 from .model import JourneyModel
 from .reading import read_posts
 
@@ -52,7 +52,7 @@ def classify_files_with_dask(
         import dask
         from distributed import Client, LocalCluster, wait
     except ImportError:
-        raise DataError("the dask engine needs Dask: pip install 'journey[dask]'") from None
+        raise missing_extra("--engine dask", "dask") from None
     files = sorted(glob.glob(pattern)) or ([pattern] if Path(pattern).is_file() else [])
     if not files:
         raise DataError(f"no files match {pattern!r}; quote the pattern so the shell leaves it to journey")

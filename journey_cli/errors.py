@@ -19,3 +19,19 @@ class DataError(JourneyError):
 
 class ModelError(JourneyError):
     """A model file is missing, unreadable, untrusted or does not fit the stages in use."""
+
+
+# What each optional feature needs, and the extra that brings it (pyproject.toml).
+_EXTRAS = {"xlsx": "openpyxl", "plot": "matplotlib", "dask": "dask[dataframe,distributed]"}
+
+
+def missing_extra(feature: str, extra: str) -> DataError:
+    """The error for an optional feature whose library is not installed, with how to add it.
+
+    The advice names the library itself, which is right however journey was installed.
+    """
+    requirement = _EXTRAS[extra]
+    return DataError(
+        f"{feature} needs {requirement.split('[')[0]}, which is not installed: "
+        f"pip install '{requirement}' (with pipx: pipx inject journey '{requirement}')"
+    )

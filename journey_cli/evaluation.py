@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.metrics import confusion_matrix
 
 from .calibration import Probabilities, expected_calibration_error, reliability
-from .errors import DataError
+from .errors import DataError, missing_extra
 from .model import JourneyModel
 from .scoring import score_stages
 from .stages import Stages
@@ -149,7 +149,7 @@ def plot_evaluation(evaluations: dict[str, FrameworkEvaluation], path: str | Pat
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise DataError("--plot needs matplotlib: pip install 'journey[plot]'") from None
+        raise missing_extra("--plot", "plot") from None
     figure, axes = plt.subplots(len(evaluations), 2, figsize=(13, 5.6 * len(evaluations)), squeeze=False)
     for (left, right), evaluation in zip(axes, evaluations.values(), strict=True):
         confusion = evaluation.confusion()

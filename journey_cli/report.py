@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .errors import DataError
+from .errors import DataError, missing_extra
 from .stages import NONE, Stages
 
 BAR_WIDTH = 30
@@ -177,7 +177,7 @@ def _pyplot():  # type: ignore[no-untyped-def]
     try:
         import matplotlib
     except ImportError:
-        raise DataError("--html draws charts with matplotlib: pip install 'journey[plot]'") from None
+        raise missing_extra("--html", "plot") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

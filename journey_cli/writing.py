@@ -22,7 +22,7 @@ from typing import IO, BinaryIO
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import DataError
+from .errors import DataError, missing_extra
 
 FORMATS = ("csv", "tsv", "jsonl")
 
@@ -178,7 +178,7 @@ def write_xlsx(chunks: Iterable[pa.Table], out: BinaryIO, *, raw: bool = False) 
         from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
         from openpyxl.styles import Font
     except ImportError:
-        raise DataError("--format xlsx needs openpyxl: pip install 'journey[xlsx]'") from None
+        raise missing_extra("--format xlsx", "xlsx") from None
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("journey")
     bold = Font(bold=True)

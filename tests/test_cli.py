@@ -310,3 +310,29 @@ def test_the_b2b_example_trains_and_classifies_with_its_own_stage_ids(runner, tm
     ids = {"problem", "exploration", "requirements", "vendor_selection", "onboarding", "renewal", "none"}
     assert set(output["buying_stage"]) <= ids and len(output) == 20
     assert output["buying_rule"].str.len().gt(20).all()
+
+
+@pytest.mark.parametrize(
+    ("command", "library"),
+    [
+        (["classify", "{posts}", "--model", "{model}", "--format", "xlsx", "-o", "{out}/posts.xlsx"], "openpyxl"),
+        (["report", "{out}/classified.csv", "--html", "{out}/report.html"], "matplotlib"),
+        (["evaluate", "{labelled}", "--model", "{model}", "--plot", "{out}/plot.png"], "matplotlib"),
+        (["classify", "{posts}", "--model", "{model}", "--engine", "dask", "--output-dir", "{out}/dir"], "dask"),
+    ],
+)
+def test_an_optional_feature_without_its_library_says_how_to_add_it(
+    runner, mini_model_path, tmp_path, monkeypatch, command, library
+):
+    posts, labelled = EXAMPLES / "posts.csv", DATA / "mini_labelled.csv"
+    classified = str(tmp_path / "classified.csv")
+    runner.invoke(app, ["classify", str(posts), "--model", str(mini_model_path), "-o", classified])
+    (tmp_path / "dir").mkdir()
+    monkeypatch.setitem(sys.modules, library, None)  # what `import` meets when it is not installed
+    args = [arg.format(posts=posts, labelled=labelled, model=mini_model_path, out=tmp_path) for arg in command]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and f"needs {library}, which is not installed: pip install" in result.stderr
+    assert "pipx inject journey" in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["classified.csv", "dir"]  # nothing written
+    assert not any((tmp_path / "dir").iterdir())
