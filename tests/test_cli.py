@@ -7,8 +7,10 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -186,6 +188,22 @@ def test_version_and_help_with_an_example_for_every_command(runner):
         help_text = runner.invoke(app, [name, "-h"]).stdout
         assert "Example: journey" in help_text, name
         assert f"journey {name}" in readme, f"README does not show `journey {name}`"
+
+
+SCRIPT = Path(sys.executable).parent / ("journey.exe" if sys.platform == "win32" else "journey")
+
+
+@pytest.mark.skipif(shutil.which("bash") is None or not SCRIPT.exists(), reason="needs bash and the installed script")
+def test_bash_completion_offers_commands_options_and_choices(tmp_path):
+    # What `journey --install-completion bash` installs, driven the way bash drives it on <Tab>.
+    complete = f"""
+        eval "$({SCRIPT} --show-completion bash)"
+        tab() {{ COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _journey_completion {SCRIPT}; echo "${{COMPREPLY[*]}}"; }}
+        tab journey re; tab journey classify --fo; tab journey classify --format ''; tab journey stages --format ''
+    """
+    result = subprocess.run(["bash", "-c", complete], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["report", "--format", "csv tsv jsonl xlsx", "table markdown json"]
 
 
 def test_python_m_and_quiet_end_when_the_reader_closes_the_pipe():
