@@ -366,23 +366,15 @@ def train(
     from .model import save_model, user_model_path
     from .reading import read_posts
     from .scoring import format_scores
-    from .stages import default_stages_path, load_stages
+    from .stages import load_stages
     from .training import train_model
 
     with _errors_as_exit_codes():
         target = output or user_model_path()
         _check_outputs([labelled, stages_path], [target], stdout=False, model=False)
-        stages_file = stages_path or default_stages_path()
-        stages = load_stages(stages_file)
+        stages = load_stages(stages_path)
         table = read_posts(labelled, text_column=text_column, encoding=encoding, delimiter=delimiter)
-        model = train_model(
-            table.frame(),
-            stages,
-            stages_file.read_text(encoding="utf-8-sig"),
-            text_column=table.text_column,
-            folds=folds,
-            progress=_say,
-        )
+        model = train_model(table.frame(), stages, text_column=table.text_column, folds=folds, progress=_say)
         for framework_id, scores in model.metadata["cv"]["scores"].items():
             title = f"\n{framework_id}: {folds}-fold cross-validation (none below confidence {scores['threshold']:.3f})"
             _say(format_scores(title, scores))
@@ -564,7 +556,8 @@ def report(
         str, typer.Argument(metavar="CLASSIFIED", help="Output of journey classify (CSV), or -.", show_default=False)
     ],
     stages_path: Annotated[
-        Path | None, typer.Option("--stages", help="Stages YAML for the stage order [default: the bundled one].")
+        Path | None,
+        typer.Option("--stages", help="Stages YAML the posts were classified with [default: the active model's]."),
     ] = None,
     top: Annotated[int, typer.Option(min=0, max=1000, help="Posts to list under 'reply first'.")] = 10,
     html_path: Annotated[
@@ -585,7 +578,7 @@ def report(
 
     with _errors_as_exit_codes():
         _check_outputs([classified, stages_path], [html_path], stdout=True, model=False)
-        stages = load_stages(stages_path)
+        stages = load_stages(stages_path) if stages_path else _load_model(None).stages
         table = read_posts(classified, text_column=text_column, encoding=encoding, delimiter=delimiter)
         frame = table.frame()
         typer.echo(text_report(frame, stages, table.text_column, top))
@@ -643,7 +636,7 @@ def _stages_table(stages) -> str:  # type: ignore[no-untyped-def]
         lines = [f"{framework_id}: {framework.name}", textwrap.fill(framework.description, width, initial_indent="  ",
                                                                      subsequent_indent="  ")]  # fmt: skip
         for stage in framework.stages:
-            lines.append(f"  {stage.id:<14}{stage.name}")
+            lines.append(f"  {stage.id:<14}{stage.name}" + ("  (reply first)" if stage.reply_first else ""))
             for label, text in (("wants", stage.customer_wants), ("rule", stage.rule), ("avoid", stage.avoid)):
                 lines.append(textwrap.fill(text, width, initial_indent=f"    {label:<7}", subsequent_indent=" " * 11))
         blocks.append("\n".join(lines))
@@ -667,7 +660,8 @@ def _stages_markdown(stages) -> str:  # type: ignore[no-untyped-def]
         rows = [f"## {cell(framework.name)} (`{framework_id}`)", "", cell(framework.description), "",
                 "| stage | name | the customer wants | rule | avoid |", "|---|---|---|---|---|"]  # fmt: skip
         rows += [
-            f"| `{s.id}` | {cell(s.name)} | {cell(s.customer_wants)} | {cell(s.rule)} | {cell(s.avoid)} |"
+            f"| `{s.id}` | {cell(s.name)}{' (reply first)' * s.reply_first} | {cell(s.customer_wants)} | {cell(s.rule)}"
+            f" | {cell(s.avoid)} |"
             for s in framework.stages
         ]
         blocks.append("\n".join(rows))

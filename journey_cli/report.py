@@ -11,9 +11,7 @@ from .stages import NONE, Stages
 
 BAR_WIDTH = 30
 DATE_COLUMNS = ("created_at", "date", "timestamp", "time", "posted_at", "published_at", "created")
-URGENT = (("lifecycle", "service"), ("social", "post_purchase"))
-"""Where the posts that most need a fast reply are: a problem with something already bought.
-The first framework the table has is used (praise is post-purchase too, but not service)."""
+AUTHOR_COLUMNS = ("author", "user", "username", "user_name", "screen_name", "handle", "from", "name")
 
 
 @dataclass
@@ -40,7 +38,10 @@ def read_classified(frame: pd.DataFrame, stages: Stages) -> list[StageCounts]:
         found.append(StageCounts(framework_id, framework.name, counts))
     if not found:
         wanted = ", ".join(f"{f}_stage" for f in stages.framework_ids)
-        raise DataError(f"no stage columns ({wanted}); report reads the output of `journey classify`")
+        raise DataError(
+            f"no stage columns ({wanted}); report reads the output of `journey classify`"
+            " (give --stages FILE if it was classified with another stages file)"
+        )
     return found
 
 
@@ -67,10 +68,14 @@ def funnel(result: StageCounts) -> str:
     return "\n".join(lines)
 
 
+def _column(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
+    return next((c for c in frame.columns if c.strip().lower() in names), None)
+
+
 def stages_by_period(frame: pd.DataFrame, result: StageCounts) -> tuple[pd.DataFrame, str, str] | None:
     """Posts per stage per day (per week for a span of three weeks or more), the period's name and the
     date column used; None if the table has no column of dates."""
-    column = next((c for c in frame.columns if c.strip().lower() in DATE_COLUMNS), None)
+    column = _column(frame, DATE_COLUMNS)
     if column is None:
         return None
     dates = pd.to_datetime(frame[column].astype(str).str.lstrip("'"), errors="coerce", utc=True, format="mixed")
@@ -93,15 +98,51 @@ def over_time(frame: pd.DataFrame, result: StageCounts) -> str | None:
     return title + "\n" + "\n".join("  " + line for line in table.to_string().splitlines())
 
 
-def reply_first(frame: pd.DataFrame, text_column: str, top: int = 10) -> pd.DataFrame:
-    """The posts that most need a fast reply: service posts (else post-purchase ones), the surest first."""
-    for framework_id, stage_id in URGENT:
-        stage, confidence = f"{framework_id}_stage", f"{framework_id}_confidence"
-        if stage in frame.columns and confidence in frame.columns:
-            hit = frame[frame[stage].astype(str).str.lstrip("'") == stage_id]
-            sure = pd.to_numeric(hit[confidence], errors="coerce")
-            return hit.iloc[sure.argsort(kind="stable")[::-1]].head(top)
-    return frame.iloc[:0]
+@dataclass
+class ReplyFirst:
+    posts: pd.DataFrame  # the rows of the classified table to answer first, in order
+    urgency: pd.Series  # for each, the highest confidence among the reply-first stages it is at
+    stages: list[str]  # the reply-first stages, as "framework stage"
+    total: int  # posts at any of them
+
+    def lines(self, text_column: str, width: int = 80) -> list[str]:
+        """Each post as `confidence  author: text`, on one line, cut to `width` characters of text."""
+        author = _column(self.posts, AUTHOR_COLUMNS)
+        lines = []
+        for (_, row), sure in zip(self.posts.iterrows(), self.urgency, strict=True):
+            text = " ".join(str(row[text_column]).lstrip("'").split())
+            who = f"{str(row[author]).lstrip(chr(39))}: " if author and str(row[author]).strip() else ""
+            lines.append(f"{sure:.2f}  {who}{text[:width] + ('…' if len(text) > width else '')}")
+        return lines
+
+
+def reply_first(frame: pd.DataFrame, stages: Stages, top: int = 10) -> ReplyFirst:
+    """The posts that most need a fast reply: those at a stage marked `reply_first` in stages.yaml (in the
+    bundled file, social `post_purchase`: a problem with something already bought), the surest first."""
+    flagged_confidence = []
+    names = []
+    for framework_id, framework in stages.frameworks.items():
+        urgent = [stage.id for stage in framework.stages if stage.reply_first]
+        column = f"{framework_id}_stage"
+        if not urgent or column not in frame.columns:
+            continue
+        names += [f"{framework_id} {stage_id}" for stage_id in urgent]
+        hit = frame[column].astype(str).str.lstrip("'").isin(urgent)
+        confidence = f"{framework_id}_confidence"
+        sure = pd.to_numeric(frame[confidence], errors="coerce") if confidence in frame.columns else None
+        sure = (sure if sure is not None else pd.Series(0.0, index=frame.index)).fillna(0.0)
+        flagged_confidence.append(sure.where(hit))
+    if not flagged_confidence:
+        return ReplyFirst(frame.iloc[:0], pd.Series(dtype=float), names, 0)
+    urgency = pd.concat(flagged_confidence, axis=1).max(axis=1).dropna()
+    order = urgency.sort_values(ascending=False, kind="stable").head(top)
+    return ReplyFirst(frame.loc[order.index], order, names, len(urgency))
+
+
+def _reply_first_heading(first: ReplyFirst) -> str:
+    if not first.stages:
+        return "no stage of these frameworks is marked reply_first in the stages file"
+    return f"the {len(first.posts):,} surest of {first.total:,} posts at {' or '.join(first.stages)}"
 
 
 def text_report(frame: pd.DataFrame, stages: Stages, text_column: str, top: int = 10) -> str:
@@ -110,49 +151,66 @@ def text_report(frame: pd.DataFrame, stages: Stages, text_column: str, top: int 
     blocks = [stage_table(result) for result in results]
     blocks += [funnel(result) for result in results]
     blocks += [block for result in results if (block := over_time(frame, result)) is not None]
-    first = reply_first(frame, text_column, top)
-    lines = [f"reply first: the {len(first)} surest posts about a problem with something already bought"]
-    for _, row in first.iterrows():
-        text = " ".join(str(row[text_column]).lstrip("'").split())
-        lines.append(f"  {text[:100] + ('…' if len(text) > 100 else '')}")
-    blocks.append("\n".join(lines))
+    first = reply_first(frame, stages, top)
+    blocks.append("\n  ".join([f"reply first: {_reply_first_heading(first)}", *first.lines(text_column)]))
     return "\n\n".join(blocks)
 
 
 def html_report(frame: pd.DataFrame, stages: Stages, text_column: str, source: str, top: int = 10) -> str:
     """One self-contained HTML page: charts as inlined PNGs, no script and nothing fetched from the network."""
-    import html
+    from html import escape
 
-    results = read_classified(frame, stages)
+    def image(alt: str, png: str) -> str:
+        return f'<img alt="{escape(alt)}" src="data:image/png;base64,{png}">'
+
+    def table(header: list[str], rows: list[list[str]], kinds: dict[int, str]) -> str:  # kinds: n number, d date
+        head = "".join(f"<th>{escape(cell)}</th>" for cell in header)
+        body = "".join(
+            "<tr>" + "".join(f"<td class={kinds.get(i, 't')}>{escape(cell)}</td>" for i, cell in enumerate(row))
+            + "</tr>"
+            for row in rows
+        )  # fmt: skip
+        return f"<table><tr>{head}</tr>{body}</table>"
+
     sections = []
-    for result in results:
-        rows = "".join(
-            f"<tr><td>{html.escape(str(stage))}</td><td>{count:,}</td>"
-            f"<td>{(count / result.total if result.total else 0):.1%}</td></tr>"
-            for stage, count in result.counts.items()
-        )
+    for result in read_classified(frame, stages):
+        framework = stages.frameworks[result.framework_id]
+        rows = []
+        for stage_id, count in result.counts.items():
+            stage = framework.stage(stage_id) if stage_id in framework.stage_ids else None  # else: not in the file
+            share = f"{count / result.total if result.total else 0:.1%}"
+            rows.append([str(stage_id), stage.name if stage else "", f"{count:,}", share, stage.rule if stage else ""])
+        chart = _funnel_chart(result)
         sections.append(
-            f"<section><h2>{html.escape(result.name)}</h2>"
-            f'<img alt="posts per stage" src="data:image/png;base64,{_stage_chart(result)}">'
-            f"<table><tr><th>stage</th><th>posts</th><th>share</th></tr>{rows}</table></section>"
+            f"<section><h2>{escape(result.name)}</h2>"
+            + (image(f"{result.name}: posts per journey stage, as a funnel", chart) if chart else "")
+            + table(["stage", "name", "posts", "share", "what to do"], rows, {2: "n", 3: "n"})
+            + "</section>"
         )
         timeline = _timeline_chart(frame, result)
         if timeline:
             sections.append(
-                f"<section><h2>{html.escape(result.name)} over time</h2>"
-                f'<img alt="posts per stage over time" src="data:image/png;base64,{timeline}"></section>'
+                f"<section><h2>{escape(result.name)} over time</h2>"
+                f"{image(f'{result.name}: posts per stage over time', timeline)}</section>"
             )
-    first = reply_first(frame, text_column, top)
-    items = "".join(f"<li>{html.escape(' '.join(str(t).lstrip(chr(39)).split()))}</li>" for t in first[text_column])
+    first = reply_first(frame, stages, top)
+    author, date = _column(first.posts, AUTHOR_COLUMNS), _column(first.posts, DATE_COLUMNS)
+    rows = []
+    for (_, post), sure in zip(first.posts.iterrows(), first.urgency, strict=True):
+        cells = [f"{sure:.2f}"] + [str(post[c]).lstrip("'") for c in (author, date) if c]
+        rows.append(cells + [" ".join(str(post[text_column]).lstrip("'").split())])
+    header = ["confidence"] + [c for c in (author, date) if c] + ["post"]
+    kinds = {0: "n", len(header) - 2: "d"} if date else {0: "n"}
     sections.append(
-        "<section><h2>Reply first</h2><p>Posts about a problem with something already bought, the surest "
-        f"first: speed of response is what the social customer wants most.</p><ol>{items}</ol></section>"
+        f"<section><h2>Reply first</h2><p>{escape(_reply_first_heading(first).capitalize())}: speed of response is "
+        "what the social customer wants most.</p>" + (table(header, rows, kinds) if rows else "") + "</section>"
     )
-    title = f"journey report: {html.escape(source)}"
+    title = f"journey report: {escape(source)}"
     style = (
-        "body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222}"
+        "body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}"
         "img{max-width:100%}table{border-collapse:collapse;margin:1em 0}"
-        "td,th{border-bottom:1px solid #ddd;padding:4px 12px;text-align:left}li{margin:.4em 0}"
+        "td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left;vertical-align:top}"
+        ".n{text-align:right;white-space:nowrap}.d{white-space:nowrap}section{margin-bottom:2.5em}"
     )
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
@@ -184,13 +242,24 @@ def _pyplot():  # type: ignore[no-untyped-def]
     return plt
 
 
-def _stage_chart(result: StageCounts) -> str:
+def _funnel_chart(result: StageCounts) -> str | None:
+    """The journey stages (not `none`) as centred bars, first stage on top; None if no post is on a journey."""
+    journey = result.counts.drop(NONE, errors="ignore")
+    if not len(journey) or not journey.sum():
+        return None
     plt = _pyplot()
-    figure, axes = plt.subplots(figsize=(8, 0.45 * len(result.counts) + 0.8))
-    counts = result.counts[::-1]
-    axes.barh([str(s) for s in counts.index], counts.to_numpy(), color="#3b7dd8")
-    axes.set_xlabel("posts")
-    axes.spines[["top", "right"]].set_visible(False)
+    figure, axes = plt.subplots(figsize=(8, 0.5 * len(journey) + 0.4))
+    counts = journey.to_numpy()
+    widest = counts.max()
+    rows = list(range(len(journey)))[::-1]
+    axes.barh(rows, counts, left=(widest - counts) / 2, height=0.85, color="#3b7dd8")
+    axes.set_yticks(rows, [str(stage_id) for stage_id in journey.index])
+    for row, count in zip(rows, counts, strict=True):
+        inside = count > 0.2 * widest
+        axes.text(widest / 2, row, f"{count:,}", ha="center", va="center", color="white" if inside else "#222")
+    axes.set_xticks([])
+    axes.spines[["top", "right", "bottom", "left"]].set_visible(False)
+    axes.set_title(f"{result.total - int(journey.sum()):,} more posts are not on a journey (none)", fontsize="small")
     return _png(figure)
 
 
@@ -202,7 +271,7 @@ def _timeline_chart(frame: pd.DataFrame, result: StageCounts) -> str | None:
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(9, 3.5))
     axes.stackplot(table.index.to_timestamp(), table.to_numpy().T, labels=list(table.columns))
-    axes.legend(loc="upper left", fontsize="small", ncols=4)
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize="small", ncols=7, frameon=False)
     axes.set_ylabel(f"posts per {period}")
     axes.spines[["top", "right"]].set_visible(False)
     return _png(figure)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, ValidationError, model_validator
 
 from .errors import StagesError
 
@@ -65,6 +65,8 @@ class Stage(_Strict):
     rule: Text
     avoid: Text
     influence_goal: Text | None = None
+    reply_first: bool = False
+    """Posts at this stage need a fast reply; `journey report` lists them first."""
     rules_when: tuple[ConditionalRule, ...] = ()
 
 
@@ -112,6 +114,18 @@ class Stages(_Strict):
     always_wants: tuple[Need, ...] = ()
     frameworks: dict[Identifier, Framework] = Field(min_length=1)
     crosswalk: tuple[Crosswalk, ...] = ()
+    _source: str = PrivateAttr(default="")
+
+    @property
+    def source_yaml(self) -> str:
+        """The YAML these stages were read from, comments and all (a model file keeps it); for stages
+        built in code, the same stages written as YAML."""
+        return self._source or yaml.safe_dump(self.model_dump(mode="json", exclude_defaults=True), sort_keys=False)
+
+    def __eq__(self, other: object) -> bool:  # the same stages, whichever file or text they came from
+        return isinstance(other, Stages) and self.__dict__ == other.__dict__
+
+    __hash__ = _Strict.__hash__
 
     @model_validator(mode="after")
     def _references_exist(self) -> Stages:
@@ -206,7 +220,7 @@ def parse_stages(text: str, source: str = "stages") -> Stages:
     if not isinstance(document, dict):
         raise StagesError(f"{source}: expected a mapping with a 'frameworks' key at the top")
     try:
-        return Stages.model_validate(document)
+        stages = Stages.model_validate(document)
     except ValidationError as error:
         problems = []
         for detail in error.errors():
@@ -215,6 +229,8 @@ def parse_stages(text: str, source: str = "stages") -> Stages:
                 where = f"line {_line_of(node, loc)}"
                 problems.append(f"{where}, {place}: {message}" if place else f"{where}: {message}")
         raise StagesError(f"{source} " + "; ".join(problems)) from None
+    stages._source = text
+    return stages
 
 
 @dataclass

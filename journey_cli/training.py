@@ -28,7 +28,7 @@ from .errors import DataError
 from .features import documents
 from .model import JourneyModel, LinearHead
 from .scoring import score_stages
-from .stages import NONE, Stages
+from .stages import NONE, Stages, load_stages
 from .text import normalise_texts
 
 MIN_TEMPERATURE = 1.0
@@ -180,8 +180,7 @@ def cross_validate(
 
 def train_model(
     labelled: pd.DataFrame,
-    stages: Stages,
-    stages_yaml: str,
+    stages: Stages | None = None,
     *,
     text_column: str = "text",
     folds: int = 5,
@@ -192,8 +191,10 @@ def train_model(
     On the out-of-fold probabilities it fits a temperature per framework (calibration), decides
     whether deciding linked frameworks jointly raises macro-F1, and picks the threshold under
     which a post is `none` (the one that maximises macro-F1, `none` included). The reported
-    scores are those of the model with these settings.
+    scores are those of the model with these settings. `stages` defaults to the bundled
+    frameworks; the model keeps their YAML.
     """
+    stages = stages if stages is not None else load_stages()
     table = read_labelled(labelled, stages, text_column)
     oof = cross_validate(table, stages, folds=folds, progress=progress)
     settings, decoded = choose_decoding(oof, stages)
@@ -220,7 +221,7 @@ def train_model(
         "joint": settings["joint"],
     }
     vocabulary, heads = export_pipelines(pipelines)
-    return JourneyModel(vocabulary, heads, stages, stages_yaml, metadata)
+    return JourneyModel(vocabulary, heads, stages, stages.source_yaml, metadata)
 
 
 def fit_pipelines(

@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from journey_cli import load_stages, save_model, train_model
-from journey_cli.stages import default_stages_path
+from journey_cli import save_model, train_model
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -40,8 +39,7 @@ def journey_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 def mini_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model trained on the 84 posts of tests/data/mini_labelled.csv: small, fast and fixed."""
     labelled = pd.read_csv(DATA / "mini_labelled.csv", dtype=str, keep_default_na=False)
-    stages = load_stages()
-    model = train_model(labelled, stages, default_stages_path().read_text(encoding="utf-8"), folds=3)
+    model = train_model(labelled, folds=3)
     return save_model(model, tmp_path_factory.mktemp("models") / "mini.skops")
 
 

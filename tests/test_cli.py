@@ -313,21 +313,27 @@ def test_a_header_only_file_gives_the_header_with_the_result_columns(runner, min
     assert result.stdout == "id,text," + ",".join(RESULT_COLUMNS) + "\n"
 
 
-def test_the_b2b_example_trains_and_classifies_with_its_own_stage_ids(runner, tmp_path):
+def test_the_b2b_example_trains_classifies_and_reports_with_its_own_stage_ids(runner, tmp_path):
+    # A team's whole day with its own framework: train (the model becomes the active one), classify, report.
     b2b = EXAMPLES / "b2b"
-    model = tmp_path / "b2b.skops"
     trained = runner.invoke(
-        app,
-        ["train", str(b2b / "labelled.csv"), "--stages", str(b2b / "stages.yaml"), "--folds", "3", "-o", str(model)],
+        app, ["train", str(b2b / "labelled.csv"), "--stages", str(b2b / "stages.yaml"), "--folds", "3"]
     )
     assert trained.exit_code == 0, trained.stderr
-    result = runner.invoke(app, ["classify", str(b2b / "posts.csv"), "--model", str(model), "-q"])
+    classified = tmp_path / "classified.csv"
+    result = runner.invoke(app, ["classify", str(b2b / "posts.csv"), "-q", "-o", str(classified)])
     assert result.exit_code == 0, result.stderr
-    output = pd.read_csv(io.StringIO(result.stdout), dtype=str, keep_default_na=False)
+    output = pd.read_csv(classified, dtype=str, keep_default_na=False)
     assert list(output.columns) == ["id", "text", "buying_stage", "buying_confidence", "buying_rule"]
     ids = {"problem", "exploration", "requirements", "vendor_selection", "onboarding", "renewal", "none"}
     assert set(output["buying_stage"]) <= ids and len(output) == 20
     assert output["buying_rule"].str.len().gt(20).all()
+
+    report = runner.invoke(app, ["report", str(classified)])  # the stages come from the active model
+    assert report.exit_code == 0, report.stderr
+    onboarding = int((output["buying_stage"] == "onboarding").sum())
+    assert "buying: B2B buying journey (20 posts)" in report.stdout
+    assert f"of {onboarding} posts at buying onboarding\n" in report.stdout  # its reply_first stage
 
 
 @pytest.mark.parametrize(

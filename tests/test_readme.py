@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -47,3 +48,23 @@ def test_readme_training_figures_are_the_bundled_models():
     scores = load_model(BUNDLED_MODEL).metadata["cv"]["scores"]
     printed = re.findall(r"^  macro-F1 (\d\.\d{3})", shown, re.M)
     assert printed == [f"{scores[f]['macro_f1']:.3f}" for f in ("lifecycle", "social")]
+
+
+PYTHON = re.findall(r"```python\n(.*?)```\n(?:\n```\n(.*?)```)?", README, re.S)
+
+
+def test_the_readme_has_python_examples():
+    assert len(PYTHON) >= 3
+
+
+@pytest.mark.parametrize(("code", "shown"), PYTHON, ids=[f"python-{i}" for i in range(len(PYTHON))])
+def test_readme_python_example_runs_and_prints_what_it_shows(code, shown, tmp_path):
+    if "dask" in code:
+        pytest.importorskip("dask.dataframe")
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    (tmp_path / "exports").mkdir()  # what the Dask example reads
+    shutil.copy(ROOT / "examples" / "posts.csv", tmp_path / "exports" / "posts-1.csv")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr
+    if shown:
+        assert result.stdout == shown

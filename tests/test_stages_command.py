@@ -20,6 +20,7 @@ def test_the_table_shows_every_stage_its_rule_and_the_crosswalk(runner):
             assert stage.rule.split()[0] in result.stdout
     assert "crosswalk: lifecycle -> social" in result.stdout
     assert "evaluation    validation, selection" in result.stdout
+    assert "  post_purchase Post-purchase  (reply first)\n" in result.stdout  # what `journey report` lists first
 
 
 def test_markdown_is_one_table_row_per_stage_and_per_link(runner):

@@ -7,7 +7,6 @@ import pytest
 
 from journey_cli import DataError, ModelError, classify_texts, load_model, load_stages, parse_stages, save_model
 from journey_cli.model import JourneyModel
-from journey_cli.stages import default_stages_path
 from journey_cli.training import data_fingerprint, read_labelled, train_model
 
 from .conftest import DATA, EXAMPLES
@@ -58,7 +57,7 @@ def test_missing_text_or_label_columns_are_explained(labelled):
 def test_a_framework_may_be_left_blank_on_some_rows(labelled):
     partial = labelled.copy()
     partial.loc[: len(partial) // 2, "social"] = ""
-    model = train_model(partial, load_stages(), default_stages_path().read_text(), folds=2)
+    model = train_model(partial, folds=2)
     counts = model.metadata["training_data"]["labelled_rows"]
     assert counts["lifecycle"] == len(labelled)
     assert counts["social"] < len(labelled)
@@ -67,7 +66,7 @@ def test_a_framework_may_be_left_blank_on_some_rows(labelled):
 def test_too_few_posts_per_stage_says_what_to_do(labelled):
     tiny = labelled.groupby("lifecycle").head(2)
     with pytest.raises(DataError, match="at least 5 labelled posts .* label more or pass --folds"):
-        train_model(tiny, load_stages(), default_stages_path().read_text(), folds=5)
+        train_model(tiny, folds=5)
 
 
 def test_a_failed_save_keeps_the_previous_model(mini_model_path, tmp_path, monkeypatch):
