@@ -34,7 +34,9 @@ class _OneLineUsageErrors(TyperGroup):
                 error.show()
                 sys.exit(2)
             command = error.ctx.command_path if error.ctx is not None else "journey"
-            _say(f"Error: {error.format_message()} (see '{command} -h')")
+            # A BadParameter about no one option is about options that clash: its message says it all.
+            clash = isinstance(error, typer.BadParameter) and error.param is None and error.param_hint is None
+            _say(f"Error: {error.message if clash else error.format_message()} (see '{command} -h')")
             sys.exit(2)
         except typer.Abort:
             _say("Interrupted; no output file was changed.")
@@ -90,6 +92,9 @@ ModelOption = Annotated[
     Path | None, typer.Option("--model", "-m", help="Model file [default: your trained model, else the bundled one].")
 ]
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
+AddBomOption = Annotated[
+    bool, typer.Option("--add-bom", help="Start CSV or TSV with a UTF-8 BOM, so Excel opens it right by double-click.")
+]
 RawOption = Annotated[
     bool,
     typer.Option(
@@ -175,10 +180,7 @@ def classify(
     output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.csv,
     output: OutputOption = None,
     raw: RawOption = False,
-    add_bom: Annotated[
-        bool,
-        typer.Option("--add-bom", help="Start CSV or TSV with a UTF-8 BOM, so Excel opens it right by double-click."),
-    ] = False,
+    add_bom: AddBomOption = False,
     encoding: EncodingOption = "utf-8-sig",
     delimiter: DelimiterOption = None,
     explain: Annotated[
@@ -212,6 +214,8 @@ def classify(
     from .parallel import classify_encoded, default_workers
     from .reading import read_posts
 
+    if add_bom and (output_format not in (OutputFormat.csv, OutputFormat.tsv) or engine is Engine.dask):
+        raise typer.BadParameter("--add-bom goes with --format csv or tsv, without --engine dask")
     if engine is Engine.dask:
         if output_dir is None or output is not None:
             raise typer.BadParameter("--engine dask writes to --output-dir DIR (not --output or stdout)")
@@ -448,6 +452,7 @@ def suggest(
     model_path: ModelOption = None,
     output: OutputOption = None,
     raw: RawOption = False,
+    add_bom: AddBomOption = False,
     text_column: TextColumnOption = None,
     encoding: EncodingOption = "utf-8-sig",
     delimiter: DelimiterOption = None,
@@ -468,7 +473,7 @@ def suggest(
         table = read_posts(file, text_column=text_column, encoding=encoding, delimiter=delimiter)
         model = _load_model(model_path)
         picked = suggest_posts(model, table.chunks, table.text_column, count)
-        _write_rows(picked, output, raw=raw)
+        _write_rows(picked, output, raw=raw, add_bom=add_bom)
         _say(f"Suggested {len(picked)} posts to label from {table.name}.")
 
 
@@ -817,13 +822,15 @@ def _identity(given: str | Path | None) -> tuple[int, int] | None:
     return (status.st_dev, status.st_ino) if stat.S_ISREG(status.st_mode) else None
 
 
-def _write_rows(frame, output: Path | None, *, raw: bool = False) -> None:  # type: ignore[no-untyped-def]
+def _write_rows(frame, output: Path | None, *, raw: bool = False, add_bom: bool = False) -> None:  # type: ignore[no-untyped-def]
     """Write a pandas DataFrame as CSV to stdout or, once complete, to `output`."""
     import pyarrow as pa
 
     from .writing import write_table
 
     with _output_stream(output) as stream:
+        if add_bom:
+            stream.write(codecs.BOM_UTF8)
         write_table([pa.Table.from_pandas(frame.astype(str), preserve_index=False)], stream, raw=raw)
 
 

@@ -57,3 +57,19 @@ def test_add_bom_starts_csv_with_one_bom_and_nothing_else_changes(runner, mini_m
     assert with_bom == codecs.BOM_UTF8 + plain
     frame = pd.read_csv(io.BytesIO(with_bom), dtype=str, encoding="utf-8-sig")
     assert frame.columns[0] == "id"
+
+
+def test_suggest_add_bom_gives_a_file_to_label_in_excel_that_train_reads_back(runner, mini_model_path, tmp_path):
+    out = tmp_path / "to_label.csv"
+    args = ["suggest", str(EXAMPLES / "posts.csv"), "-n", "5", "--model", str(mini_model_path), "-o", str(out)]
+    result = runner.invoke(app, [*args, "--add-bom"])
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes().startswith(codecs.BOM_UTF8 + b"id,author,created_at,text,lifecycle,")
+    assert not out.read_bytes()[3:].startswith(codecs.BOM_UTF8)
+
+
+@pytest.mark.parametrize("extra", [["--format", "jsonl"], ["--format", "xlsx", "-o", "x.xlsx"]])
+def test_add_bom_with_a_format_that_has_none_is_a_usage_error(runner, extra):
+    result = runner.invoke(app, ["classify", str(EXAMPLES / "posts.csv"), "--add-bom", *extra])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: --add-bom goes with --format csv or tsv") and result.stderr.count("\n") == 1
