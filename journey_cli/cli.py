@@ -375,6 +375,8 @@ def train(
 
     with _errors_as_exit_codes():
         target = output or user_model_path()
+        if output is None:  # the user data folder does not exist before the first training
+            target.parent.mkdir(parents=True, exist_ok=True)
         _check_outputs([labelled, stages_path], [target], stdout=False, model=False)
         stages = load_stages(stages_path)
         table = read_posts(labelled, text_column=text_column, encoding=encoding, delimiter=delimiter)

@@ -150,11 +150,13 @@ def test_bad_input_gets_one_clear_line_and_an_exit_code(runner, args, code, mess
         assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_train_then_plain_classify_uses_the_new_model_and_reset_goes_back(runner, tmp_path, journey_home):
+def test_train_then_plain_classify_uses_the_new_model_and_reset_goes_back(runner, tmp_path, monkeypatch):
+    home = tmp_path / "fresh" / "journey"  # as on a new machine: the user data folder does not exist yet
+    monkeypatch.setenv("JOURNEY_HOME", str(home))
     result = runner.invoke(app, ["train", str(DATA / "mini_labelled.csv"), "--folds", "3"])
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "", "training reports go to stderr"
-    saved = journey_home / "model.skops"
+    saved = home / "model.skops"
     assert saved.exists()
     assert f"Saved the model to {saved}" in result.stderr
     assert "journey model --reset" in result.stderr
