@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -206,7 +207,12 @@ def write_xlsx(chunks: Iterable[pa.Table], out: BinaryIO, *, raw: bool = False) 
         for values in zip(*(column.to_pylist() for column in columns), strict=True):
             sheet.append([cell(value) for value in values])
         rows += len(chunk)
-    workbook.save(out)
+    # Built whole first, then copied: a reader that goes away (`| head`) or a full disk then meets a
+    # plain copy, not openpyxl half-way through its zip.
+    with tempfile.TemporaryFile() as built:
+        workbook.save(built)
+        built.seek(0)
+        shutil.copyfileobj(built, out)
     return rows
 
 

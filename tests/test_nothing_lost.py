@@ -139,6 +139,21 @@ def test_closing_the_pipe_early_ends_quietly_even_with_workers(big_posts, mini_m
     assert process.returncode in (-signal.SIGPIPE, 141, 0)
 
 
+def test_closing_the_pipe_early_on_xlsx_ends_quietly(mini_model_path):
+    pytest.importorskip("openpyxl")
+    process = journey(
+        "classify", str(EXAMPLES / "labelled.csv"), "-m", str(mini_model_path), "--format", "xlsx",
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    with process:
+        process.stdout.read(100)  # a workbook of 5,347 posts is several times a pipe's buffer
+        process.stdout.close()
+        stderr = process.stderr.read().decode()
+        process.wait(timeout=120)
+    assert "Traceback" not in stderr and "Error" not in stderr and "Exception" not in stderr, stderr
+    assert process.returncode in (-signal.SIGPIPE, 141)
+
+
 def test_ctrl_c_exits_130_and_keeps_the_previous_output(big_posts, mini_model_path, tmp_path):
     out = tmp_path / "out.csv"
     out.write_bytes(PREVIOUS)
