@@ -365,7 +365,7 @@ def train(
     leave a label blank. Scores go to stderr; afterwards a plain `journey classify` uses the
     new model unless you saved it elsewhere with --output.
 
-    Example: journey train examples/labelled.csv
+    Example: journey train examples/b2b/labelled.csv --stages examples/b2b/stages.yaml -o b2b.skops
     """
     from .model import save_model, user_model_path
     from .reading import read_posts
@@ -465,7 +465,7 @@ def suggest(
     the model's guess and its uncertainty. Label them, add them to your training file, and
     run `journey train` again.
 
-    Example: journey suggest new_posts.csv -n 100 -o to_label.csv
+    Example: journey suggest examples/posts.csv -n 20 -o to_label.csv
     """
     from .reading import read_posts
     from .suggest import suggest_posts
@@ -507,7 +507,7 @@ def evaluate(
     Tests a saved model on posts it never saw, or with --cv K cross-validates training on the
     file, exactly as `journey train` reports it.
 
-    Example: journey evaluate my_labelled.csv --errors wrong.csv --plot quality.png
+    Example: journey evaluate examples/b2b/labelled.csv --stages examples/b2b/stages.yaml --cv 3 --errors wrong.csv
     """
     from .evaluation import (
         cross_validate_labelled,
@@ -576,7 +576,7 @@ def report(
 ) -> None:
     """Summarise classified posts: posts per stage with bars, the funnel, stages over time, who to answer first.
 
-    Example: journey classify posts.csv -o labelled.csv && journey report labelled.csv
+    Example: journey classify examples/posts.csv -o labelled.csv && journey report labelled.csv
     """
     from .reading import read_posts
     from .report import html_report, text_report
@@ -615,7 +615,7 @@ def stages_command(
 ) -> None:
     """Show the journey frameworks: their stages, engagement rules and crosswalk, or check a team's own file.
 
-    Example: journey stages --check my_stages.yaml
+    Example: journey stages --check examples/b2b/stages.yaml
     """
     from .stages import load_stages
 
@@ -692,7 +692,7 @@ def model_info(
 ) -> None:
     """Show which model `journey classify` uses, what it was trained on and how well it scored.
 
-    Example: journey model --reset
+    Example: journey model --json
     """
     from .model import BUNDLED_MODEL, active_model_path, user_model_path
     from .training import describe_model

@@ -192,6 +192,25 @@ def test_version_and_help_with_an_example_for_every_command(runner):
         assert f"journey {name}" in readme, f"README does not show `journey {name}`"
 
 
+EXAMPLES_IN_HELP = {
+    (command.name or command.callback.__name__): re.search(r"Example: (journey .+)", command.callback.__doc__).group(1)
+    for command in app.registered_commands
+}
+
+
+@pytest.mark.parametrize("command", sorted(EXAMPLES_IN_HELP))
+def test_the_example_in_each_commands_help_runs_from_a_clone(command, tmp_path):
+    # As a user pastes it, in a folder holding the repository's examples/, with its own journey home.
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    result = subprocess.run(
+        EXAMPLES_IN_HELP[command], shell=True, capture_output=True, text=True, cwd=tmp_path, timeout=300,
+        env={**os.environ, "PATH": path},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout or result.stderr
+
+
 SCRIPT = Path(sys.executable).parent / ("journey.exe" if sys.platform == "win32" else "journey")
 
 
