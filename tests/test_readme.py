@@ -40,7 +40,12 @@ def test_readme_transcript_prints_what_it_shows(command, shown, tmp_path):
         README_PATH.write_text(
             current.replace(f"$ {command}\n{shown}```", f"$ {command}\n{result.stdout}{result.stderr}```")
         )
-    assert result.stdout + result.stderr == shown
+    # When the bundled model was built is the one thing rebuilding it from the same corpus changes.
+    assert _timeless(result.stdout + result.stderr) == _timeless(shown)
+
+
+def _timeless(text: str) -> str:
+    return re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", "<time>", text)
 
 
 def test_readme_training_figures_are_the_bundled_models():
