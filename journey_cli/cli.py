@@ -36,7 +36,8 @@ class _OneLineUsageErrors(TyperGroup):
             command = error.ctx.command_path if error.ctx is not None else "journey"
             # A BadParameter about no one option is about options that clash: its message says it all.
             clash = isinstance(error, typer.BadParameter) and error.param is None and error.param_hint is None
-            _say(f"Error: {error.message if clash else error.format_message()} (see '{command} -h')")
+            message = error.message if clash else error.format_message().replace("Value error, ", "")
+            _say(f"Error: {message} (see '{command} -h')")
             sys.exit(2)
         except typer.Abort:
             _say("Interrupted; no output file was changed.")

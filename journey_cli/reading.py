@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import difflib
 import io
 import re
 import sys
@@ -32,7 +33,7 @@ BLOCK_BYTES = 8 << 20
 read again with blocks eight times larger; stdin cannot be read twice, so there it is an error."""
 _MAX_BLOCK_BYTES = 1 << 30
 _NOT_CSV = {
-    b"PK\x03\x04": "a zip archive, such as an Excel workbook (.xlsx); save it as 'CSV UTF-8' or unzip it",
+    b"PK\x03\x04": "an Excel workbook (.xlsx) or another zip archive; in Excel, save it as 'CSV UTF-8'",
     b"\xd0\xcf\x11\xe0": "an old Office file, such as an Excel .xls workbook; save it as 'CSV UTF-8'",
     b"\x1f\x8b": "gzip-compressed; decompress it first (gunzip)",
     b"BZh": "bzip2-compressed; decompress it first (bunzip2)",
@@ -79,7 +80,9 @@ def find_text_column(columns: list[str], wanted: str | None = None) -> str:
     if wanted is not None:
         if wanted in columns:
             return wanted
-        raise DataError(f"column '{wanted}' not found; columns are {listing}; pass --text-column")
+        close = difflib.get_close_matches(wanted, columns, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise DataError(f"text column '{wanted}' not found; {hint}columns are {listing}")
     by_folded_name = {column.strip().lower(): column for column in reversed(columns)}
     for name in TEXT_COLUMN_NAMES:
         if name in by_folded_name:

@@ -92,21 +92,41 @@ def read_labelled(labelled: pd.DataFrame, stages: Stages, text_column: str = "te
         )
     present = [f for f in stages.framework_ids if f not in missing]
     if not present:
-        raise DataError(f"no label column; add a column named after a framework ({', '.join(stages.framework_ids)})")
+        frameworks = ", ".join(stages.framework_ids)
+        folded = [str(c) for c in labelled.columns if str(c).strip().lower() in stages.framework_ids]
+        raise DataError(
+            f"no label column: found {', '.join(map(repr, folded))}; label columns are named exactly as the framework "
+            f"ids ({frameworks})"
+            if folded
+            else f"no label column: add a column named after a framework ({frameworks}), or pass --stages FILE "
+            f"for your own frameworks; columns are {', '.join(map(str, labelled.columns))}"
+        )
     table = labelled[[text_column, *present]].fillna("").astype(str)
     table = table.rename(columns={text_column: "text"})
+    problems = []
     for framework_id in present:
-        labels = table[framework_id].str.strip()
-        table[framework_id] = labels
-        known = set(stages.frameworks[framework_id].stage_ids)
-        unknown = labels[(labels != "") & ~labels.isin(known)]
-        if len(unknown):
-            row = unknown.index[0]
-            raise DataError(
-                f"row {row + 2}: '{unknown.iloc[0]}' is not a {framework_id} stage "
-                f"({len(unknown)} such rows); stages are {', '.join(sorted(known))}"
-            )
+        table[framework_id], problem = _stage_ids(table[framework_id], framework_id, stages)
+        problems += [problem] if problem else []
+    if problems:
+        raise DataError("; ".join(problems))
     return table
+
+
+def _stage_ids(labels: pd.Series, framework_id: str, stages: Stages) -> tuple[pd.Series, str | None]:
+    """Labels as stage ids, matched ignoring case and with spaces or hyphens for underscores
+    (`Post-purchase` is `post_purchase`), and a description of any that are no stage."""
+    known = stages.frameworks[framework_id].stage_ids
+    ids = labels.str.strip().str.lower().str.replace(r"[\s-]+", "_", regex=True)
+    unknown = labels[(ids != "") & ~ids.isin(known)]
+    if not len(unknown):
+        return ids, None
+    first_rows = unknown.groupby(unknown, sort=False).head(1)  # each wrong label at its first row
+    shown = ", ".join(f"'{label}' (row {row + 2})" for row, label in first_rows.head(5).items())
+    more = f" and {len(first_rows) - 5} more" if len(first_rows) > 5 else ""
+    return ids, (
+        f"{framework_id}: {shown}{more} {'is' if len(first_rows) == 1 else 'are'} not a stage "
+        f"({len(unknown)} row{'s' * (len(unknown) != 1)}); stages are {', '.join(known)}"
+    )
 
 
 def data_fingerprint(table: pd.DataFrame) -> str:

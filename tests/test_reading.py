@@ -33,7 +33,7 @@ def test_text_column_is_found_by_name(columns, found):
 
 
 def test_unknown_text_column_lists_the_columns_and_the_option():
-    with pytest.raises(DataError, match="column 'txt' not found; columns are id, text, date; pass --text-column"):
+    with pytest.raises(DataError, match="text column 'txt' not found; did you mean 'text'. columns are id, text, date"):
         find_text_column(["id", "text", "date"], "txt")
     with pytest.raises(DataError, match="no text column found; columns are id, date"):
         find_text_column(["id", "date"])

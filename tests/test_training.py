@@ -39,19 +39,34 @@ def test_model_learns_something_from_the_mini_corpus(mini_model_path):
     assert scores["social"]["accuracy"] > 0.3
 
 
-def test_unknown_labels_are_reported_with_their_row(labelled):
+def test_every_unknown_label_of_every_framework_is_reported_at_once_with_its_row(labelled):
     broken = labelled.copy()
     broken.loc[5, "social"] = "advocay"
-    with pytest.raises(DataError, match=r"row 7: 'advocay' is not a social stage \(1 such rows\)"):
+    broken.loc[[8, 9], "social"] = "fan"
+    broken.loc[3, "lifecycle"] = "purchase"
+    with pytest.raises(DataError) as raised:
         read_labelled(broken, load_stages())
+    assert str(raised.value) == (
+        "lifecycle: 'purchase' (row 5) is not a stage (1 row); stages are realisation, awareness, evaluation, "
+        "transaction, consumption, service, none; social: 'advocay' (row 7), 'fan' (row 10) are not a stage "
+        "(3 rows); stages are pain_point, research, validation, selection, post_purchase, advocacy, none"
+    )
+
+
+def test_labels_match_stage_ids_ignoring_case_spaces_and_hyphens(labelled):
+    spelled = labelled.copy()
+    spelled["social"] = spelled["social"].str.replace("_", "-").str.title()  # Post-Purchase, Pain-Point, ...
+    assert read_labelled(spelled, load_stages()).equals(read_labelled(labelled, load_stages()))
 
 
 def test_missing_text_or_label_columns_are_explained(labelled):
     stages = load_stages()
     with pytest.raises(DataError, match="no 'text' column"):
         read_labelled(labelled.rename(columns={"text": "words"}), stages)
-    with pytest.raises(DataError, match="no label column"):
+    with pytest.raises(DataError, match=r"no label column: add a column .*, or pass --stages FILE"):
         read_labelled(labelled[["text"]], stages)
+    with pytest.raises(DataError, match=r"no label column: found 'Lifecycle', 'Social'; .* named exactly as"):
+        read_labelled(labelled.rename(columns={"lifecycle": "Lifecycle", "social": "Social"}), stages)
 
 
 def test_a_framework_may_be_left_blank_on_some_rows(labelled):
