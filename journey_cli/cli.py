@@ -8,6 +8,7 @@ import io
 import json
 import signal
 import sys
+import time
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -249,7 +250,9 @@ def classify(
             explain=explain,
             top_k=top_k,
         )
+        # Progress on a terminal, only for runs long enough to want it (the CSV may share the terminal).
         progress = not quiet and sys.stderr.isatty()
+        started, shown = time.monotonic(), False
         rows = 0
         # closing(): on an error or Ctrl-C here, the workers are stopped at once, not at exit.
         with contextlib.closing(encoded), _output_stream(output) as stream:
@@ -258,11 +261,12 @@ def classify(
             for count, data in encoded:
                 stream.write(data)
                 rows += count
-                if progress:
+                if progress and time.monotonic() - started > 1:
                     sys.stderr.write(f"\r{rows:,} posts classified")
                     sys.stderr.flush()
-        if progress and rows:
-            sys.stderr.write("\n")
+                    shown = True
+        if shown:
+            sys.stderr.write("\r\x1b[K")  # the summary line below takes its place
         if not quiet:
             _say_classified(rows, table, output)
 
@@ -477,7 +481,8 @@ def suggest(
         model = _load_model(model_path)
         picked = suggest_posts(model, table.chunks, table.text_column, count)
         _write_rows(picked, output, raw=raw, add_bom=add_bom)
-        _say(f"Suggested {len(picked)} posts to label from {table.name}.")
+        where = f" to {output}" if output is not None else ""
+        _say(f"Suggested {len(picked)} posts to label from {table.name}{where}.")
 
 
 @app.command()
