@@ -278,7 +278,7 @@ def _classify_to_xlsx(model, table, output: Path | None, raw: bool, quiet: bool,
 
     if output is None and sys.stdout is not None and sys.stdout.isatty():
         raise JourneyError("an xlsx file is binary: pass --output FILE.xlsx (or redirect stdout to a file)")
-    with _output_stream(output) as stream:
+    with _warnings_as_lines(), _output_stream(output) as stream:
         rows = write_xlsx(classify_chunks(model, table.chunks, table.text_column, **options), stream, raw=raw)
     if not quiet:
         _say_classified(rows, table, output)
@@ -289,21 +289,29 @@ def _say_classified(rows: int, table, output: Path | None) -> None:  # type: ign
     _say(f"Classified {rows} posts from {table.name}{where} (text column '{table.text_column}').")
 
 
-def _load_model(path: Path | None):  # type: ignore[no-untyped-def]
-    """`model.load_model`, with its warning (a model from another scikit-learn) as one `Warning:` line."""
+@contextlib.contextmanager
+def _warnings_as_lines():  # type: ignore[no-untyped-def]
+    """journey's own warnings (a model from another scikit-learn, a cell cut for Excel) as `Warning:` lines."""
     import warnings
 
-    from .model import ModelVersionWarning, load_model
+    from .errors import JourneyWarning
 
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ModelVersionWarning)
-        model = load_model(path)
+        warnings.simplefilter("always", JourneyWarning)
+        yield
     for warning in caught:
-        if issubclass(warning.category, ModelVersionWarning):
+        if issubclass(warning.category, JourneyWarning):
             _say(f"Warning: {warning.message}")
         else:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-    return model
+
+
+def _load_model(path: Path | None):  # type: ignore[no-untyped-def]
+    """`model.load_model`, with its warning (a model from another scikit-learn) as one `Warning:` line."""
+    from .model import load_model
+
+    with _warnings_as_lines():
+        return load_model(path)
 
 
 def _model_for(model_path: Path | None, stages_path: Path | None, threshold: float | None):  # type: ignore[no-untyped-def]

@@ -21,6 +21,10 @@ class ModelError(JourneyError):
     """A model file is missing, unreadable, untrusted or does not fit the stages in use."""
 
 
+class JourneyWarning(UserWarning):
+    """Something the user should know that does not stop the work; the CLI prints one `Warning:` line."""
+
+
 # What each optional feature needs, and the extra that brings it (pyproject.toml).
 _EXTRAS = {"xlsx": "openpyxl", "plot": "matplotlib", "dask": "dask[dataframe,distributed]"}
 

@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 
 from .calibration import Probabilities
 from .decoding import Decoded, decode
-from .errors import ModelError
+from .errors import JourneyWarning, ModelError
 from .features import Counts, count_features
 from .stages import NONE, Stages, parse_stages
 from .text import normalise_texts
@@ -247,7 +247,7 @@ MAX_MODEL_BYTES = 1 << 30
 """A model file, or its unpacked contents, larger than this is refused unread (a journey model is ~5 MB)."""
 
 
-class ModelVersionWarning(UserWarning):
+class ModelVersionWarning(JourneyWarning):
     """The model was trained with another scikit-learn than the installed one: retraining is advised."""
 
 

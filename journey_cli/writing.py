@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, BinaryIO
@@ -23,7 +24,7 @@ from typing import IO, BinaryIO
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import DataError, missing_extra
+from .errors import DataError, JourneyWarning, missing_extra
 
 FORMATS = ("csv", "tsv", "jsonl")
 
@@ -164,19 +165,24 @@ def _current_umask() -> int:
 
 XLSX_MAX_ROWS = 1_048_576
 """Rows an Excel sheet holds, the header included."""
+XLSX_MAX_CHARACTERS = 32_767
+"""Characters an Excel cell holds."""
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters XML 1.0, and so an xlsx file, cannot hold (openpyxl checks only the first group)."""
 
 
 def write_xlsx(chunks: Iterable[pa.Table], out: BinaryIO, *, raw: bool = False) -> int:
     """Write the chunks as one Excel sheet: a bold, frozen header and columns sized to their text.
 
-    Every cell is text (a post starting with `=` is never a live formula, even with `raw`);
-    unless `raw`, formula-like cells also get OWASP's leading quote, as in CSV. Control
-    characters that an xlsx file cannot hold are removed. Returns the number of rows written.
+    Numeric columns (the confidences) are numbers, to sort, average and format; every other cell
+    is text (a post starting with `=` is never a live formula, even with `raw`); unless `raw`,
+    formula-like cells also get OWASP's leading quote, as in CSV, so that they stay inert if the
+    sheet is saved as CSV again. Characters that an xlsx file cannot hold are removed, and a cell
+    over Excel's 32,767 characters is cut, with a warning. Returns the number of rows written.
     """
     try:
         from openpyxl import Workbook
         from openpyxl.cell import WriteOnlyCell
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
         from openpyxl.styles import Font
     except ImportError:
         raise missing_extra("--format xlsx", "xlsx") from None
@@ -185,28 +191,51 @@ def write_xlsx(chunks: Iterable[pa.Table], out: BinaryIO, *, raw: bool = False) 
     bold = Font(bold=True)
     rows = 0
 
-    def cell(value: str, font: Font | None = None) -> WriteOnlyCell:
-        written = WriteOnlyCell(sheet, ILLEGAL_CHARACTERS_RE.sub("", value))
+    def cell(value: str | float | None, font: Font | None = None) -> WriteOnlyCell | float | None:
+        if not isinstance(value, str):
+            return value  # a number, or None for an empty cell
+        written = WriteOnlyCell(sheet, _NOT_XML.sub("", value))
         written.data_type = "s"  # text, never a formula
         if font is not None:
             written.font = font
         return written
 
-    for index, chunk in enumerate(chunks):
-        columns = [_text_column(column, raw) for column in chunk.columns]
-        if index == 0:
-            names = _text_column(pa.array(chunk.column_names, pa.string()), raw).to_pylist()
-            for number, (name, column) in enumerate(zip(names, columns, strict=True), start=1):
-                sample = pc.max(pc.utf8_length(column[:1000])).as_py() if len(column) else 0
-                width = min(max(len(name), sample or 0) + 2, 60)
-                sheet.column_dimensions[_column_letter(number)].width = width
-            sheet.freeze_panes = "A2"
-            sheet.append([cell(name, bold) for name in names])
-        if rows + len(chunk) >= XLSX_MAX_ROWS:
-            raise DataError(f"an Excel sheet holds at most {XLSX_MAX_ROWS - 1:,} rows; use --format csv for more")
-        for values in zip(*(column.to_pylist() for column in columns), strict=True):
-            sheet.append([cell(value) for value in values])
-        rows += len(chunk)
+    cut, first_cut = 0, 0
+    try:
+        for index, chunk in enumerate(chunks):
+            columns = [column if _is_number(column.type) else _text_column(column, raw) for column in chunk.columns]
+            if index == 0:
+                names = _text_column(pa.array(chunk.column_names, pa.string()), raw).to_pylist()
+                for number, (name, column) in enumerate(zip(names, columns, strict=True), start=1):
+                    sample = pc.max(pc.utf8_length(column[:1000].cast(pa.string()))).as_py() if len(column) else 0
+                    width = min(max(len(name), sample or 0) + 2, 60)
+                    sheet.column_dimensions[_column_letter(number)].width = width
+                sheet.freeze_panes = "A2"
+                sheet.append([cell(name, bold) for name in names])
+            if rows + len(chunk) >= XLSX_MAX_ROWS:
+                raise DataError(f"an Excel sheet holds at most {XLSX_MAX_ROWS - 1:,} rows; use --format csv for more")
+            for number, column in enumerate(columns):
+                if _is_number(column.type):
+                    continue
+                too_long = pc.greater(pc.utf8_length(column), XLSX_MAX_CHARACTERS)
+                if pc.any(too_long).as_py():
+                    first_cut = first_cut or rows + 2 + pc.index(too_long, True).as_py()
+                    cut += pc.sum(too_long).as_py()
+                    columns[number] = pc.utf8_slice_codeunits(column, 0, XLSX_MAX_CHARACTERS)
+            for values in zip(*(column.to_pylist() for column in columns), strict=True):
+                sheet.append([cell(value) for value in values])
+            rows += len(chunk)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            sheet.close()  # so that openpyxl's row writer does not complain at exit about a file gone
+        raise
+    if cut:
+        warnings.warn(
+            f"{cut:,} cell(s) longer than Excel's {XLSX_MAX_CHARACTERS:,} characters were cut, the first on row "
+            f"{first_cut:,}; --format csv keeps them whole",
+            JourneyWarning,
+            stacklevel=2,
+        )
     # Built whole first, then copied: a reader that goes away (`| head`) or a full disk then meets a
     # plain copy, not openpyxl half-way through its zip.
     with tempfile.TemporaryFile() as built:
@@ -214,6 +243,10 @@ def write_xlsx(chunks: Iterable[pa.Table], out: BinaryIO, *, raw: bool = False) 
         built.seek(0)
         shutil.copyfileobj(built, out)
     return rows
+
+
+def _is_number(kind: pa.DataType) -> bool:
+    return pa.types.is_floating(kind) or pa.types.is_integer(kind)
 
 
 def _text_column(column: pa.Array | pa.ChunkedArray, raw: bool) -> pa.Array:

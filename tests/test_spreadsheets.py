@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import codecs
 import io
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -35,6 +37,14 @@ def test_xlsx_has_every_row_a_bold_frozen_header_and_sized_columns(runner, mini_
     assert rows[0][:4] == ("id", "author", "created_at", "text") and rows[0][-1] == "social_rule"
     assert [row[3] or "" for row in rows[1:]] == [spreadsheet_safe(text) for text in csv_rows["text"]]
     assert sheet.freeze_panes == "A2" and all(cell.font.b for cell in sheet[1])
+    confidences = [row[5] for row in rows[1:]]  # numbers, to sort and average in the spreadsheet
+    assert all(isinstance(value, (int, float)) for value in confidences)
+    assert (
+        confidences
+        == pd.read_csv(io.StringIO(classify(runner, mini_model_path, str(EXAMPLES / "posts.csv")).stdout))[
+            "lifecycle_confidence"
+        ].tolist()
+    )
     assert 20 <= sheet.column_dimensions["D"].width <= 60  # the text column: wide, but not endless
 
 
@@ -73,3 +83,28 @@ def test_add_bom_with_a_format_that_has_none_is_a_usage_error(runner, extra):
     result = runner.invoke(app, ["classify", str(EXAMPLES / "posts.csv"), "--add-bom", *extra])
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: --add-bom goes with --format csv or tsv") and result.stderr.count("\n") == 1
+
+
+def test_xlsx_holds_what_excel_can_and_says_what_it_cut(runner, mini_model_path, tmp_path):
+    posts = tmp_path / "posts.csv"
+    posts.write_text(f"id,text\n1,odd \ufffe\uffff end\n2,{'spam ' * 8000}\n", encoding="utf-8")
+    out = tmp_path / "posts.xlsx"
+    result = runner.invoke(app, ["classify", str(posts), "-m", str(mini_model_path), "-f", "xlsx", "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    sheet = openpyxl.load_workbook(out).active  # well-formed: no character XML forbids
+    assert sheet["B2"].value == "odd  end" and len(sheet["B3"].value) == 32_767
+    assert "Warning: 1 cell(s) longer than Excel's 32,767 characters were cut, the first on row 3" in result.stderr
+
+
+def test_more_rows_than_a_sheet_holds_is_one_error_line_and_keeps_the_old_file(mini_model_path, tmp_path):
+    out = tmp_path / "posts.xlsx"
+    out.write_bytes(b"the previous workbook")
+    script = (
+        "import sys, journey_cli.writing as writing; writing.XLSX_MAX_ROWS = 30; from journey_cli.cli import main; "
+        f"sys.argv = ['journey', 'classify', {str(EXAMPLES / 'posts.csv')!r}, '-m', {str(mini_model_path)!r}, "
+        f"'-f', 'xlsx', '-o', {str(out)!r}, '--chunk-size', '10']; main()"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr == "Error: an Excel sheet holds at most 29 rows; use --format csv for more\n"
+    assert out.read_bytes() == b"the previous workbook"
