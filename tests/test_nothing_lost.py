@@ -183,6 +183,7 @@ def test_ctrl_c_exits_130_and_keeps_the_previous_output(big_posts, mini_model_pa
         "evaluate - --errors {labelled} < {labelled}",
         "evaluate {labelled} --errors {out} --plot {out}",
         "classify {posts} -o {home}/model.skops",
+        "report {posts} --html {home}/model.skops",  # the report reads its stages from that model
     ],
 )
 def test_an_input_reached_another_way_is_still_refused_as_output(mini_model_path, tmp_path, journey_home, command):
