@@ -120,7 +120,15 @@ class OutputFormat(str, Enum):
 
 
 def _say(message: str) -> None:
-    typer.echo(message, err=True)
+    """A message for the user on stderr; control characters (from file names, say) are shown escaped."""
+    typer.echo("\n".join(printable(line) for line in message.split("\n")), err=True)
+
+
+def _show(text: str) -> None:
+    """Text for people on stdout (a report, the stages), with control characters shown escaped."""
+    if sys.stdout is None:
+        raise JourneyError("stdout is closed; redirect it to a file")
+    typer.echo("\n".join(printable(line) for line in text.split("\n")))
 
 
 def printable(text: str) -> str:
@@ -299,9 +307,12 @@ def _warnings_as_lines():  # type: ignore[no-untyped-def]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", JourneyWarning)
         yield
+    said = set()
     for warning in caught:
         if issubclass(warning.category, JourneyWarning):
-            _say(f"Warning: {warning.message}")
+            if str(warning.message) not in said:  # the same finding from two passes is said once
+                _say(f"Warning: {warning.message}")
+                said.add(str(warning.message))
         else:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
@@ -568,7 +579,7 @@ def evaluate(
                 + f"\n  calibration error (ECE) {scores['ece']:.3f}\n\n"
                 + format_confusion(result.confusion())
             )
-        typer.echo("\n\n".join(blocks))
+        _show("\n\n".join(blocks))
 
 
 @app.command()
@@ -593,16 +604,16 @@ def report(
     Example: journey classify examples/posts.csv -o labelled.csv && journey report labelled.csv
     """
     from .reading import read_posts
-    from .report import html_report, text_report
+    from .report import html_report, report_columns, text_report
     from .stages import load_stages
     from .writing import replacing
 
-    with _errors_as_exit_codes():
+    with _errors_as_exit_codes(), _warnings_as_lines():
         _check_outputs([classified, stages_path], [html_path], stdout=True, model=stages_path is None)
         stages = load_stages(stages_path) if stages_path else _load_model(None).stages
         table = read_posts(classified, text_column=text_column, encoding=encoding, delimiter=delimiter)
-        frame = table.frame()
-        typer.echo(text_report(frame, stages, table.text_column, top))
+        frame = table.frame(report_columns(table.columns, stages, table.text_column))
+        _show(text_report(frame, stages, table.text_column, top))
         if html_path is not None:
             page = html_report(frame, stages, table.text_column, table.name, top)
             with replacing(html_path) as stream:
@@ -637,15 +648,15 @@ def stages_command(
         if check is not None:
             stages = load_stages(check)
             counts = ", ".join(f"{f} ({len(framework.stages)} stages)" for f, framework in stages.frameworks.items())
-            typer.echo(f"{check} is a valid stages file: {counts}")
+            _show(f"{check} is a valid stages file: {counts}")
             return
         stages = load_stages(stages_path)
         if output_format is StagesFormat.json:
             typer.echo(json.dumps(stages.model_dump(mode="json"), indent=2, ensure_ascii=False))
         elif output_format is StagesFormat.markdown:
-            typer.echo(_stages_markdown(stages))
+            _show(_stages_markdown(stages))
         else:
-            typer.echo(_stages_table(stages))
+            _show(_stages_table(stages))
 
 
 def _stages_table(stages) -> str:  # type: ignore[no-untyped-def]
@@ -742,7 +753,7 @@ def model_info(
                 else "not trained"
             )
             lines.append(f"{framework_id:<10}{quality}; stages: {', '.join(stage_ids)}")
-        typer.echo("\n".join(lines))
+        _show("\n".join(lines))
 
 
 class _errors_as_exit_codes:

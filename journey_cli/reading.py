@@ -64,13 +64,14 @@ class PostTable:
         """Stop reading and close the file (needed only if the chunks are not read to the end)."""
         self.chunks.close()  # type: ignore[attr-defined]
 
-    def frame(self) -> pd.DataFrame:
-        """All the (remaining) rows as one pandas DataFrame of strings."""
+    def frame(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """All the (remaining) rows as one pandas DataFrame of strings, of only `columns` if given."""
         import pandas as pd
 
-        tables = list(self.chunks)
+        columns = self.columns if columns is None else columns
+        tables = [chunk.select(columns) for chunk in self.chunks]  # the others are let go chunk by chunk
         if not tables:
-            return pd.DataFrame({column: pd.Series(dtype=object) for column in self.columns})
+            return pd.DataFrame({column: pd.Series(dtype=object) for column in columns})
         return pa.concat_tables(tables).to_pandas()
 
 

@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import pandas as pd
 
-from .errors import DataError, missing_extra
+from .errors import DataError, JourneyWarning, missing_extra
 from .stages import NONE, Stages
 
 BAR_WIDTH = 30
-DATE_COLUMNS = ("created_at", "date", "timestamp", "time", "posted_at", "published_at", "created")
+DATE_COLUMNS = ("created_at", "date", "timestamp", "datetime", "posted_at", "published_at", "created", "post_date")
 AUTHOR_COLUMNS = ("author", "user", "username", "user_name", "screen_name", "handle", "from", "name")
+OTHER = "(other)"
+"""Where values that are not stages of the framework are counted (a stage id cannot hold brackets)."""
+DATE_FORMATS = (
+    "ISO8601",
+    "%a %b %d %H:%M:%S %z %Y",  # Twitter's API: Wed Mar 25 19:11:25 +0000 2026
+    "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y",  # day first, as most of the world writes it
+    "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y",
+    "%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d",
+)  # fmt: skip
+"""Date formats tried, in order, on a sample of the column; the one that reads the most of it wins."""
+FIRST_DATE, LAST_DATE = pd.Timestamp("1990-01-01", tz="UTC"), pd.Timestamp("2100-01-01", tz="UTC")
+"""Dates outside these are placeholders (0001-01-01) or mistakes, not when a post was written."""
+
+
+def report_columns(columns: list[str], stages: Stages, text_column: str) -> list[str]:
+    """The columns of a classified table the report reads (not the rules, which are most of its size)."""
+    wanted = {text_column, _column(columns, DATE_COLUMNS), _column(columns, AUTHOR_COLUMNS)}
+    for framework_id in stages.framework_ids:
+        wanted |= {f"{framework_id}_stage", f"{framework_id}_confidence"}
+    return [column for column in columns if column in wanted]
 
 
 @dataclass
@@ -24,6 +45,11 @@ class StageCounts:
     def total(self) -> int:
         return int(self.counts.sum())
 
+    @property
+    def journey(self) -> pd.Series:
+        """The journey's stages only: not `none`, nor values that are no stage."""
+        return self.counts.drop([NONE, OTHER], errors="ignore")
+
 
 def read_classified(frame: pd.DataFrame, stages: Stages) -> list[StageCounts]:
     """Posts per stage for each framework of `stages` that the classified table has a column for."""
@@ -34,7 +60,18 @@ def read_classified(frame: pd.DataFrame, stages: Stages) -> list[StageCounts]:
             continue
         values = frame[column].astype(str).str.lstrip("'")
         order = [s for s in framework.stage_ids if s != NONE] + [NONE]
-        counts = values.value_counts().reindex(order + sorted(set(values) - set(order)), fill_value=0)
+        counts = values.value_counts()
+        unknown = counts.drop(order, errors="ignore")
+        counts = counts.reindex(order, fill_value=0)
+        if len(unknown):
+            counts[OTHER] = int(unknown.sum())
+            examples = ", ".join(repr(value) for value in unknown.index[:3])
+            warnings.warn(
+                f"{int(unknown.sum()):,} posts have a {column} that is not a {framework_id} stage ({examples}); they "
+                f"are counted as {OTHER}. Was the file classified with another stages file (--stages)?",
+                JourneyWarning,
+                stacklevel=2,
+            )
         found.append(StageCounts(framework_id, framework.name, counts))
     if not found:
         wanted = ", ".join(f"{f}_stage" for f in stages.framework_ids)
@@ -58,7 +95,7 @@ def stage_table(result: StageCounts) -> str:
 
 def funnel(result: StageCounts) -> str:
     """The journey stages (not `none`) as centred bars, widest first stage to last."""
-    journey = result.counts.drop(NONE, errors="ignore")
+    journey = result.journey
     biggest = max(int(journey.max()) if len(journey) else 0, 1)
     width = BAR_WIDTH * 2
     lines = [f"{result.framework_id} funnel"]
@@ -68,33 +105,62 @@ def funnel(result: StageCounts) -> str:
     return "\n".join(lines)
 
 
-def _column(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
-    return next((c for c in frame.columns if c.strip().lower() in names), None)
+def _column(columns: pd.Index | list[str], names: tuple[str, ...]) -> str | None:
+    return next((c for c in columns if c.strip().lower() in names), None)
 
 
-def stages_by_period(frame: pd.DataFrame, result: StageCounts) -> tuple[pd.DataFrame, str, str] | None:
-    """Posts per stage per day (per week for a span of three weeks or more), the period's name and the
-    date column used; None if the table has no column of dates."""
-    column = _column(frame, DATE_COLUMNS)
+@dataclass
+class Dates:
+    column: str
+    values: pd.Series  # UTC timestamps, NaT where a cell is blank or not a date
+
+
+def read_dates(frame: pd.DataFrame) -> Dates | None:
+    """When each post was written, from the first column with a date-like name; None if there is none.
+
+    The format is chosen once, on a sample, so a million dates are read in a second rather than one
+    by one; epoch seconds or milliseconds are understood too.
+    """
+    column = _column(frame.columns, DATE_COLUMNS)
     if column is None:
         return None
-    dates = pd.to_datetime(frame[column].astype(str).str.lstrip("'"), errors="coerce", utc=True, format="mixed")
-    if dates.notna().sum() == 0:
+    raw = frame[column].astype(str).str.lstrip("'").str.strip()
+    sample = raw[raw != ""].head(200)
+    if not len(sample):
         return None
-    period = "D" if dates.max() - dates.min() < pd.Timedelta(weeks=3) else "W"
+    if sample.str.fullmatch(r"\d{10}(\.\d*)?|\d{13}").all():  # seconds or milliseconds since 1970
+        unit = "ms" if len(sample.iloc[0]) == 13 else "s"
+        dates = pd.to_datetime(pd.to_numeric(raw, errors="coerce"), unit=unit, utc=True, errors="coerce")
+    else:
+        read = {f: pd.to_datetime(sample, format=f, utc=True, errors="coerce").notna().mean() for f in DATE_FORMATS}
+        best = max(read, key=read.__getitem__)  # the first of the best, as max keeps the first
+        fmt = best if read[best] >= 0.9 else "mixed"
+        dates = pd.to_datetime(raw, format=fmt, utc=True, errors="coerce")
+    dates = dates.where((dates >= FIRST_DATE) & (dates < LAST_DATE))
+    return Dates(column, dates) if dates.notna().any() else None
+
+
+def stages_by_period(frame: pd.DataFrame, result: StageCounts, dates: Dates | None) -> tuple[pd.DataFrame, str] | None:
+    """Posts per stage per day (per week for a span of three weeks or more) and the period's name;
+    None without dates."""
+    if dates is None:
+        return None
+    when = dates.values
+    period = "D" if when.max() - when.min() < pd.Timedelta(weeks=3) else "W"
     stages = frame[f"{result.framework_id}_stage"].astype(str).str.lstrip("'")
-    table = pd.crosstab(dates.dt.tz_localize(None).dt.to_period(period), stages)
+    stages = stages.where(stages.isin(result.counts.index), OTHER)
+    table = pd.crosstab(when.dt.tz_localize(None).dt.to_period(period), stages)
     table = table.reindex(columns=[s for s in result.counts.index if s in table.columns])
-    return table, "day" if period == "D" else "week", column
+    return table, "day" if period == "D" else "week"
 
 
-def over_time(frame: pd.DataFrame, result: StageCounts) -> str | None:
+def over_time(frame: pd.DataFrame, result: StageCounts, dates: Dates | None) -> str | None:
     """Posts per stage per day or week, as text, if the table has a date column."""
-    found = stages_by_period(frame, result)
-    if found is None:
+    found = stages_by_period(frame, result, dates)
+    if found is None or dates is None:
         return None
-    table, period, column = found
-    title = f"{result.framework_id} by {period} ({column})"
+    table, period = found
+    title = f"{result.framework_id} by {period} ({dates.column})"
     return title + "\n" + "\n".join("  " + line for line in table.to_string().splitlines())
 
 
@@ -107,7 +173,7 @@ class ReplyFirst:
 
     def lines(self, text_column: str, width: int = 80) -> list[str]:
         """Each post as `confidence  author: text`, on one line, cut to `width` characters of text."""
-        author = _column(self.posts, AUTHOR_COLUMNS)
+        author = _column(self.posts.columns, AUTHOR_COLUMNS)
         lines = []
         for (_, row), sure in zip(self.posts.iterrows(), self.urgency, strict=True):
             text = " ".join(str(row[text_column]).lstrip("'").split())
@@ -148,9 +214,10 @@ def _reply_first_heading(first: ReplyFirst) -> str:
 def text_report(frame: pd.DataFrame, stages: Stages, text_column: str, top: int = 10) -> str:
     """The whole report as plain text for a terminal."""
     results = read_classified(frame, stages)
+    dates = read_dates(frame)
     blocks = [stage_table(result) for result in results]
     blocks += [funnel(result) for result in results]
-    blocks += [block for result in results if (block := over_time(frame, result)) is not None]
+    blocks += [block for result in results if (block := over_time(frame, result, dates)) is not None]
     first = reply_first(frame, stages, top)
     blocks.append("\n  ".join([f"reply first: {_reply_first_heading(first)}", *first.lines(text_column)]))
     return "\n\n".join(blocks)
@@ -173,6 +240,7 @@ def html_report(frame: pd.DataFrame, stages: Stages, text_column: str, source: s
         return f"<table><tr>{head}</tr>{body}</table>"
 
     sections = []
+    dates = read_dates(frame)
     for result in read_classified(frame, stages):
         framework = stages.frameworks[result.framework_id]
         rows = []
@@ -187,14 +255,14 @@ def html_report(frame: pd.DataFrame, stages: Stages, text_column: str, source: s
             + table(["stage", "name", "posts", "share", "what to do"], rows, {2: "n", 3: "n"})
             + "</section>"
         )
-        timeline = _timeline_chart(frame, result)
+        timeline = _timeline_chart(frame, result, dates)
         if timeline:
             sections.append(
                 f"<section><h2>{escape(result.name)} over time</h2>"
                 f"{image(f'{result.name}: posts per stage over time', timeline)}</section>"
             )
     first = reply_first(frame, stages, top)
-    author, date = _column(first.posts, AUTHOR_COLUMNS), _column(first.posts, DATE_COLUMNS)
+    author, date = _column(first.posts.columns, AUTHOR_COLUMNS), _column(first.posts.columns, DATE_COLUMNS)
     rows = []
     for (_, post), sure in zip(first.posts.iterrows(), first.urgency, strict=True):
         cells = [f"{sure:.2f}"] + [str(post[c]).lstrip("'") for c in (author, date) if c]
@@ -244,7 +312,7 @@ def _pyplot():  # type: ignore[no-untyped-def]
 
 def _funnel_chart(result: StageCounts) -> str | None:
     """The journey stages (not `none`) as centred bars, first stage on top; None if no post is on a journey."""
-    journey = result.counts.drop(NONE, errors="ignore")
+    journey = result.journey
     if not len(journey) or not journey.sum():
         return None
     plt = _pyplot()
@@ -259,15 +327,15 @@ def _funnel_chart(result: StageCounts) -> str | None:
         axes.text(widest / 2, row, f"{count:,}", ha="center", va="center", color="white" if inside else "#222")
     axes.set_xticks([])
     axes.spines[["top", "right", "bottom", "left"]].set_visible(False)
-    axes.set_title(f"{result.total - int(journey.sum()):,} more posts are not on a journey (none)", fontsize="small")
+    axes.set_title(f"{int(result.counts.get(NONE, 0)):,} more posts are not on a journey (none)", fontsize="small")
     return _png(figure)
 
 
-def _timeline_chart(frame: pd.DataFrame, result: StageCounts) -> str | None:
-    found = stages_by_period(frame, result)
+def _timeline_chart(frame: pd.DataFrame, result: StageCounts, dates: Dates | None) -> str | None:
+    found = stages_by_period(frame, result, dates)
     if found is None or len(found[0]) < 2:
         return None
-    table, period, _ = found
+    table, period = found
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(9, 3.5))
     axes.stackplot(table.index.to_timestamp(), table.to_numpy().T, labels=list(table.columns))

@@ -114,3 +114,54 @@ def test_html_report_is_one_self_contained_page_and_escapes_posts(runner, mini_m
     assert "<th>what to do</th>" in page and "Reply quickly with empathy" in page  # each stage's rule
     assert "<script" not in page and not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # nothing fetched
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page or "alert(1)" not in page
+
+
+def classified_file(tmp_path, rows: list[str], header: str = "text,author,created_at,social_stage,social_confidence"):
+    path = tmp_path / "classified.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("dates", "period"),
+    [
+        (["2026-10-01T10:00:00Z", "2026-10-02T11:00:00+02:00", "2026-10-02"], ["2026-10-01", "2026-10-02"]),
+        (["Thu Oct 01 10:00:00 +0000 2026", "Fri Oct 02 11:00:00 +0000 2026", ""], ["2026-10-01", "2026-10-02"]),
+        (["1790848800", "1790935200", "1790935300"], ["2026-10-01", "2026-10-02"]),  # epoch seconds
+        (["01/10/2026", "13/10/2026", "12/10/2026"], ["2026-10-01", "2026-10-12", "2026-10-13"]),  # day first
+        (["0001-01-01", "2026-10-01", "2026-10-02"], ["2026-10-01", "2026-10-02"]),  # a placeholder is no date
+    ],
+)
+def test_dates_are_read_in_the_formats_exports_use(runner, tmp_path, dates, period):
+    rows = [f"post {i},a,{date},post_purchase,0.9" for i, date in enumerate(dates)]
+    result = runner.invoke(app, ["report", str(classified_file(tmp_path, rows))])
+    assert result.exit_code == 0, result.stderr
+    by_day = result.stdout.split("social by day (created_at)\n")[1].split("\n\n")[0]
+    assert re.findall(r"^  (\d{4}-\d\d-\d\d)", by_day, re.M) == period
+
+
+def test_values_that_are_no_stage_are_counted_as_other_with_one_warning(runner, tmp_path):
+    rows = ["a,x,,post_purchase,0.9", "b,y,,$x^$,0.8", "c,z,,buying_now,0.7"]
+    result = runner.invoke(app, ["report", str(classified_file(tmp_path, rows))])
+    assert result.exit_code == 0, result.stderr
+    assert re.search(r"^  \(other\) +2 +66\.7%", result.stdout, re.M)
+    assert (
+        result.stderr.count("Warning:") == 1
+        and "2 posts have a social_stage that is not a social stage" in result.stderr
+    )
+
+
+def test_the_html_report_draws_odd_dates_and_values_without_failing(runner, tmp_path):
+    pytest.importorskip("matplotlib")
+    rows = ["a,x,0001-01-01,post_purchase,0.9", "b,y,2026-01-01,$x^$,0.8", "c,z,2026-01-09,none,0.5"]
+    page = tmp_path / "report.html"
+    result = runner.invoke(app, ["report", str(classified_file(tmp_path, rows)), "--html", str(page)])
+    assert result.exit_code == 0, result.stderr
+    assert "$x^$" not in page.read_text(encoding="utf-8")  # counted as (other), in the table and the charts
+
+
+def test_control_characters_in_posts_are_shown_escaped(runner, tmp_path):
+    rows = ['"\x1b]0;owned\x07\x1b[2Jmy order broke","\x1b[31mbob",2026-01-01,post_purchase,0.9']
+    result = runner.invoke(app, ["report", str(classified_file(tmp_path, rows))])
+    assert result.exit_code == 0, result.stderr
+    assert "\x1b" not in result.stdout and "\\x1b[31mbob: \\x1b]0;owned\\x07\\x1b[2Jmy order broke" in result.stdout
