@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import warnings
 from collections.abc import Iterable, Iterator
@@ -112,9 +113,12 @@ def _data(lines: pa.Array) -> memoryview:
 def replacing(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
     """Open a temporary file beside `path`; it replaces `path` only if the block finishes.
 
-    A crash, Ctrl-C or full disk part-way leaves whatever was at `path` before untouched.
+    A crash, Ctrl-C or full disk part-way leaves whatever was at `path` before untouched. A file
+    that was there keeps its permissions, and a symbolic link keeps pointing at the new content.
     """
     path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()
     if _is_special(path):  # a device or pipe such as /dev/stdout: write straight into it
         with open(path, mode, encoding=encoding if "b" not in mode else None) as stream:
             yield stream
@@ -123,8 +127,9 @@ def replacing(path: str | Path, mode: str = "w", encoding: str | None = "utf-8")
     directory = path.parent
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
     try:
-        # mkstemp makes the file private (0600); give it the permissions a plain open() would.
-        os.chmod(temporary, 0o666 & ~_current_umask())
+        # mkstemp makes the file private (0600); give it the old file's permissions, else those a
+        # plain open() would.
+        os.chmod(temporary, stat.S_IMODE(path.stat().st_mode) if path.is_file() else 0o666 & ~_current_umask())
         newline = "" if "b" not in mode else None
         with os.fdopen(handle, mode, encoding=encoding if "b" not in mode else None, newline=newline) as stream:
             yield stream

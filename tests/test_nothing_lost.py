@@ -10,6 +10,7 @@ import errno
 import hashlib
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -74,6 +75,21 @@ def test_a_run_that_fails_part_way_keeps_the_previous_output(runner, mini_model_
     assert result.exit_code == 1 and "has 3 fields" in result.stderr
     assert out.read_bytes() == PREVIOUS
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv", "posts.csv"], "no temporary file is left"
+
+
+def test_a_replaced_output_keeps_its_permissions_and_its_links(runner, mini_model_path, tmp_path):
+    private = tmp_path / "private.csv"
+    private.write_text("old")
+    private.chmod(0o600)  # customer posts someone chose to keep to themselves
+    link = tmp_path / "latest.csv"
+    link.symlink_to(private)
+    for output in (private, link):
+        result = runner.invoke(
+            app, ["classify", str(EXAMPLES / "posts.csv"), "-m", str(mini_model_path), "-o", str(output)]
+        )
+        assert result.exit_code == 0, result.stderr
+        assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    assert link.is_symlink() and link.read_text().startswith("id,author")
 
 
 def test_a_full_disk_is_an_error_and_keeps_the_previous_output(runner, mini_model_path, tmp_path, monkeypatch):
