@@ -227,6 +227,8 @@ def classify(
     if add_bom and (output_format not in (OutputFormat.csv, OutputFormat.tsv) or engine is Engine.dask):
         raise typer.BadParameter("--add-bom goes with --format csv or tsv, without --engine dask")
     if engine is Engine.dask:
+        if output_format is OutputFormat.xlsx:
+            raise typer.BadParameter("--engine dask writes csv, tsv or jsonl files; for xlsx, classify without it")
         if output_dir is None or output is not None:
             raise typer.BadParameter("--engine dask writes to --output-dir DIR (not --output or stdout)")
         with _errors_as_exit_codes():

@@ -184,6 +184,7 @@ def test_usage_errors_are_one_line_and_exit_2(runner, args):
         (["evaluate", "{labelled}", "--errors", "{labelled}"], "is also an input"),
         (["evaluate", "{labelled}", "--plot", "{labelled}"], "is also an input"),
         (["classify", "{posts}", "--engine", "dask"], "writes to --output-dir"),
+        (["classify", "{posts}", "--engine", "dask", "-f", "xlsx", "--output-dir", "."], "for xlsx, classify without"),
     ],
     ids=lambda a: " ".join(a) if isinstance(a, list) else "",
 )
