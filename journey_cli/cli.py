@@ -671,7 +671,10 @@ def _stages_table(stages) -> str:  # type: ignore[no-untyped-def]
                                                                      subsequent_indent="  ")]  # fmt: skip
         for stage in framework.stages:
             lines.append(f"  {stage.id:<14}{stage.name}" + ("  (reply first)" if stage.reply_first else ""))
-            for label, text in (("wants", stage.customer_wants), ("rule", stage.rule), ("avoid", stage.avoid)):
+            when = [(f"if {_condition(c.when)}: {c.rule}") for c in stage.rules_when]
+            labelled = [("wants", stage.customer_wants), ("rule", stage.rule), *[("", w) for w in when],
+                        ("avoid", stage.avoid)]  # fmt: skip
+            for label, text in labelled:
                 lines.append(textwrap.fill(text, width, initial_indent=f"    {label:<7}", subsequent_indent=" " * 11))
         blocks.append("\n".join(lines))
     for crosswalk in stages.crosswalk:
@@ -685,16 +688,26 @@ def _stages_table(stages) -> str:  # type: ignore[no-untyped-def]
     return "\n\n".join(blocks)
 
 
+def _condition(when: dict[str, str]) -> str:
+    """A rules_when condition as a reader says it: `social is advocacy`."""
+    return " and ".join(f"{framework_id} is {stage_id}" for framework_id, stage_id in when.items())
+
+
 def _stages_markdown(stages) -> str:  # type: ignore[no-untyped-def]
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
+    from html import escape
+
+    def cell(text: str) -> str:  # a team's wording is text: no HTML of its own reaches a wiki page
+        return escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
+
+    def rule(stage) -> str:  # type: ignore[no-untyped-def]
+        return "<br>".join([cell(stage.rule)] + [f"If {_condition(c.when)}: {cell(c.rule)}" for c in stage.rules_when])
 
     blocks = []
     for framework_id, framework in stages.frameworks.items():
         rows = [f"## {cell(framework.name)} (`{framework_id}`)", "", cell(framework.description), "",
                 "| stage | name | the customer wants | rule | avoid |", "|---|---|---|---|---|"]  # fmt: skip
         rows += [
-            f"| `{s.id}` | {cell(s.name)}{' (reply first)' * s.reply_first} | {cell(s.customer_wants)} | {cell(s.rule)}"
+            f"| `{s.id}` | {cell(s.name)}{' (reply first)' * s.reply_first} | {cell(s.customer_wants)} | {rule(s)}"
             f" | {cell(s.avoid)} |"
             for s in framework.stages
         ]
@@ -705,6 +718,10 @@ def _stages_markdown(stages) -> str:  # type: ignore[no-untyped-def]
         rows += [
             f"| `{stage_id}` | {', '.join(f'`{o}`' for o in linked)} |" for stage_id, linked in crosswalk.links.items()
         ]
+        blocks.append("\n".join(rows))
+    if stages.always_wants:
+        rows = ["## What customers always want", ""]
+        rows += [f"- **{cell(need.name)}**: {cell(need.description)}" for need in stages.always_wants]
         blocks.append("\n".join(rows))
     return "\n\n".join(blocks)
 

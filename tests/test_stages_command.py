@@ -48,3 +48,19 @@ def test_check_says_valid_or_lists_every_problem_with_its_line(runner, tmp_path)
     line = result.stderr.strip()
     assert len(result.stderr.splitlines()) == 1 and line.startswith(f"Error: {broken} line ")
     assert "rulle: unknown field" in line and "stages[1].id" in line and "stages[0].rule: missing" in line
+
+
+def test_conditional_rules_and_what_customers_always_want_are_shown(runner):
+    table = runner.invoke(app, ["stages"]).stdout
+    assert "if social is advocacy: Thank them by name" in table
+    markdown = runner.invoke(app, ["stages", "-f", "markdown"]).stdout
+    assert "<br>If social is advocacy: Thank them by name" in markdown
+    assert "## What customers always want" in markdown and "- **Speed of response**:" in markdown
+
+
+def test_markdown_carries_no_html_from_a_teams_file(runner, tmp_path):
+    hostile = tmp_path / "stages.yaml"
+    text = default_stages_path().read_text(encoding="utf-8")
+    hostile.write_text(text.replace("name: Awareness", "name: <img src=x onerror=alert(1)>"), encoding="utf-8")
+    markdown = runner.invoke(app, ["stages", "--stages", str(hostile), "-f", "markdown"]).stdout
+    assert "<img" not in markdown and "&lt;img src=x onerror=alert(1)&gt;" in markdown
