@@ -408,15 +408,18 @@ def train(
         table = read_posts(labelled, text_column=text_column, encoding=encoding, delimiter=delimiter)
         model = train_model(table.frame(), stages, text_column=table.text_column, folds=folds, progress=_say)
         for framework_id, scores in model.metadata["cv"]["scores"].items():
-            title = f"\n{framework_id}: {folds}-fold cross-validation (none below confidence {scores['threshold']:.3f})"
+            threshold = scores["threshold"]
+            none = f"none below confidence {threshold:.3f}" if threshold > 0 else "none only where likeliest"
+            title = f"\n{framework_id}: {folds}-fold cross-validation ({none})"
             _say(format_scores(title, scores))
             _say(f"  calibration error (ECE) {scores['ece']:.3f} after temperature {scores['temperature']:.2f}")
-        comparison = model.metadata["cv"]["joint_decoding"]
-        chosen = "jointly, within the crosswalk" if model.metadata["joint"] else "independently"
-        _say(
-            f"\nFrameworks are decided {chosen}: mean CV macro-F1 {comparison['joint']:.3f} joint, "
-            f"{comparison['independent']:.3f} independent."
-        )
+        if stages.crosswalk:  # with one framework, or none linked, there is no joint decision to compare
+            comparison = model.metadata["cv"]["joint_decoding"]
+            chosen = "jointly, within the crosswalk" if model.metadata["joint"] else "independently"
+            _say(
+                f"\nFrameworks are decided {chosen}: mean CV macro-F1 {comparison['joint']:.3f} joint, "
+                f"{comparison['independent']:.3f} independent."
+            )
         save_model(model, target)
         _say(f"\nSaved the model to {_shown(target)}")
         if output is None:

@@ -341,6 +341,7 @@ def test_the_b2b_example_trains_classifies_and_reports_with_its_own_stage_ids(ru
         app, ["train", str(b2b / "labelled.csv"), "--stages", str(b2b / "stages.yaml"), "--folds", "3"]
     )
     assert trained.exit_code == 0, trained.stderr
+    assert "Frameworks are decided" not in trained.stderr  # one framework: nothing to decide jointly
     classified = tmp_path / "classified.csv"
     result = runner.invoke(app, ["classify", str(b2b / "posts.csv"), "-q", "-o", str(classified)])
     assert result.exit_code == 0, result.stderr
