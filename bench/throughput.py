@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -187,7 +188,14 @@ def main() -> None:
     journey = [sys.executable, "-m", "journey_cli"]
     folder = args.folder or Path(tempfile.mkdtemp(prefix="journey-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    n = args.posts
+    try:
+        measure(folder, args.posts, journey)
+    finally:
+        if args.folder is None:  # the generated files are gigabytes: keep them only where asked to
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def measure(folder: Path, n: int, journey: list[str]) -> None:
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; files in {folder}")
     posts, posts_4n = write_posts(folder, n), write_posts(folder, 4 * n)
     sizes = [f"{count:,} ({path.stat().st_size / 2**20:.0f} MB)" for count, path in ((n, posts), (4 * n, posts_4n))]
