@@ -562,7 +562,8 @@ def evaluate(
             how = f"{cv}-fold cross-validation on {table.name}"
         else:
             model = _load_model(model_path)
-            results = evaluate_model(model, frame, text_column=table.text_column)
+            with _warnings_as_lines():
+                results = evaluate_model(model, frame, text_column=table.text_column)
             how = f"model tested on {table.name}"
         if errors is not None:
             import pandas as pd

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,11 +13,11 @@ import pandas as pd
 from sklearn.metrics import confusion_matrix
 
 from .calibration import Probabilities, expected_calibration_error, reliability
-from .errors import DataError, missing_extra
+from .errors import DataError, JourneyWarning, missing_extra
 from .model import JourneyModel
 from .scoring import score_stages
 from .stages import Stages
-from .training import choose_decoding, cross_validate, read_labelled
+from .training import choose_decoding, cross_validate, data_fingerprint, read_labelled
 
 SHORT_NAME = 6
 
@@ -68,6 +69,13 @@ def evaluate_model(
 ) -> dict[str, FrameworkEvaluation]:
     """Score a saved model on labelled posts it was not trained on."""
     table = read_labelled(labelled, model.stages, text_column)
+    if data_fingerprint(table) == model.metadata.get("training_data", {}).get("sha256"):
+        warnings.warn(
+            "these are the very posts the model was trained on, so the scores say little about new posts; "
+            "test on posts it never saw, or cross-validate with --cv 5",
+            JourneyWarning,
+            stacklevel=2,
+        )
     decoded = model.predict(table["text"])
     results = {}
     for framework_id, result in decoded.items():

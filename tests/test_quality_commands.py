@@ -98,3 +98,11 @@ def test_suggest_picks_distinct_uncertain_posts_ready_to_label(runner, mini_mode
     assert (picked[["lifecycle", "social"]] == "").all().all(), "label columns are left for the team"
     assert picked["uncertainty"].astype(float).between(0, 1).all()
     assert "Suggested 10 posts" in result.stderr
+
+
+def test_evaluating_on_the_training_posts_warns_that_the_scores_flatter(runner, mini_model_path):
+    result = runner.invoke(app, ["evaluate", str(DATA / "mini_labelled.csv"), "--model", str(mini_model_path)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith("Warning: these are the very posts the model was trained on")
+    other = runner.invoke(app, ["evaluate", str(DATA / "mini_labelled.csv")])  # the bundled model never saw them
+    assert other.exit_code == 0 and "Warning" not in other.stderr
