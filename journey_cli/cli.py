@@ -38,6 +38,8 @@ class _OneLineUsageErrors(TyperGroup):
             # A BadParameter about no one option is about options that clash: its message says it all.
             clash = isinstance(error, typer.BadParameter) and error.param is None and error.param_hint is None
             message = error.message if clash else error.format_message().replace("Value error, ", "")
+            if command == "journey classify" and message.startswith("Got unexpected extra"):  # an expanded pattern
+                message += "; for many files, quote the pattern: --engine dask 'exports/*.csv'"
             _say(f"Error: {message} (see '{command} -h')")
             sys.exit(2)
         except typer.Abort:

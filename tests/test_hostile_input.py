@@ -250,3 +250,8 @@ def test_control_characters_never_reach_the_terminal_raw(runner, mini_model_path
     assert result.exit_code == 0 and "\x1b" not in result.stdout and "\\x1b]0;PWNED\\x07" in result.stdout
     result = runner.invoke(app, ["classify", str(tmp_path / "a\nb\x1b[31m.csv")])
     assert one_error_line(result, 1) == "Error: file not found: " + str(tmp_path) + "/a\\nb\\x1b[31m.csv"
+
+
+def test_a_pattern_the_shell_expanded_gets_a_hint_to_quote_it(runner):
+    result = runner.invoke(app, ["classify", str(EXAMPLES / "posts.csv"), str(EXAMPLES / "labelled.csv")])
+    assert "quote the pattern: --engine dask 'exports/*.csv'" in one_error_line(result, 2)
