@@ -117,12 +117,12 @@ def replacing(path: str | Path, mode: str = "w", encoding: str | None = "utf-8")
     that was there keeps its permissions, and a symbolic link keeps pointing at the new content.
     """
     path = Path(path)
-    if path.is_symlink():
-        path = path.resolve()
     if _is_special(path):  # a device or pipe such as /dev/stdout: write straight into it
         with open(path, mode, encoding=encoding if "b" not in mode else None) as stream:
             yield stream
         return
+    if path.is_symlink():
+        path = path.resolve()
     check_writable(path)
     directory = path.parent
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
