@@ -363,7 +363,7 @@ def test_the_b2b_example_trains_classifies_and_reports_with_its_own_stage_ids(ru
     [
         (["classify", "{posts}", "--model", "{model}", "--format", "xlsx", "-o", "{out}/posts.xlsx"], "openpyxl"),
         (["report", "{out}/classified.csv", "--html", "{out}/report.html"], "matplotlib"),
-        (["evaluate", "{labelled}", "--model", "{model}", "--plot", "{out}/plot.png"], "matplotlib"),
+        (["evaluate", "{labelled}", "--plot", "{out}/plot.png"], "matplotlib"),  # the bundled model
         (["classify", "{posts}", "--model", "{model}", "--engine", "dask", "--output-dir", "{out}/dir"], "dask"),
     ],
 )
