@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from .errors import StagesError
 
@@ -77,12 +86,17 @@ class Framework(_Strict):
 
     @model_validator(mode="after")
     def _stage_ids_unique_with_none(self) -> Framework:
+        problems: list[tuple[_Location, str]] = []
         ids = [stage.id for stage in self.stages]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"stage ids must be unique; repeated: {', '.join(duplicates)}")
+        for index, stage_id in enumerate(ids):
+            # Reported at the later stage: that is the one a team has usually just pasted in.
+            if stage_id in ids[:index]:
+                message = f"'{stage_id}' is the id of stages[{ids.index(stage_id)}] too; stage ids must be unique"
+                problems.append((("stages", index, "id"), message))
         if NONE not in ids:
-            raise ValueError(f"every framework needs a stage with id '{NONE}' (posts not on a journey)")
+            problems.append(((), f"every framework needs a stage with id '{NONE}' (posts not on a journey)"))
+        if problems:
+            raise _LocatedProblems(problems)
         return self
 
     @property
@@ -129,35 +143,10 @@ class Stages(_Strict):
 
     @model_validator(mode="after")
     def _references_exist(self) -> Stages:
-        problems: list[tuple[_Location, str]] = []
-        for f_id, framework in self.frameworks.items():
-            for s_index, stage in enumerate(framework.stages):
-                for r_index, conditional in enumerate(stage.rules_when):
-                    for other, other_stage in conditional.when.items():
-                        place = ("frameworks", f_id, "stages", s_index, "rules_when", r_index, "when", other)
-                        problems += self._unknown(other, other_stage, place)
-        for c_index, crosswalk in enumerate(self.crosswalk):
-            first, second = crosswalk.frameworks
-            for f_id in (first, second):
-                if f_id not in self.frameworks:
-                    problems.append((("crosswalk", c_index, "frameworks"), f"unknown framework '{f_id}'"))
-            if problems:
-                break
-            for stage_id, linked in crosswalk.links.items():
-                place = ("crosswalk", c_index, "links", stage_id)
-                problems += self._unknown(first, stage_id, place)
-                for other_stage in linked:
-                    problems += self._unknown(second, other_stage, place)
+        problems = _reference_problems(self.model_dump())
         if problems:
             raise _LocatedProblems(problems)
         return self
-
-    def _unknown(self, framework_id: str, stage_id: str, place: _Location) -> list[tuple[_Location, str]]:
-        if framework_id not in self.frameworks:
-            return [(place, f"unknown framework '{framework_id}'")]
-        if stage_id not in self.frameworks[framework_id].stage_ids:
-            return [(place, f"'{stage_id}' is not a stage of {framework_id}")]
-        return []
 
     @property
     def framework_ids(self) -> list[str]:
@@ -206,31 +195,73 @@ def parse_stages(text: str, source: str = "stages") -> Stages:
     """
     if len(text) > MAX_CHARACTERS:
         raise StagesError(f"{source}: larger than 1 MB; a stages file is about 10 KB, so check this is the right file")
-    loader = _GuardedLoader(text, source)
-    try:
-        node = loader.get_single_node()
-        document = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as error:
-        where = getattr(error, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise StagesError(f"{source}: not valid YAML{line}: {problem}") from None
-    finally:
-        loader.dispose()
+    node, document = _read_yaml(text, source)
     if not isinstance(document, dict):
         raise StagesError(f"{source}: expected a mapping with a 'frameworks' key at the top")
     try:
         stages = Stages.model_validate(document)
     except ValidationError as error:
+        located = [problem for detail in error.errors() for problem in _describe(detail)]
+        # The reference check is a model validator, which pydantic skips once a field is wrong; run it on
+        # the plain document so that one --check lists both kinds of problem.
+        located += [problem for problem in _reference_problems(document) if problem not in located]
         problems = []
-        for detail in error.errors():
-            for loc, message in _describe(detail):
-                place = _place(loc)
-                where = f"line {_line_of(node, loc)}"
-                problems.append(f"{where}, {place}: {message}" if place else f"{where}: {message}")
+        for loc, message in sorted(located, key=lambda problem: _line_of(node, problem[0])):  # in file order
+            where = f"line {_line_of(node, loc)}"
+            place = _place(loc)
+            problems.append(f"{where}, {place}: {message}" if place else f"{where}: {message}")
         raise StagesError(f"{source} " + "; ".join(problems)) from None
     stages._source = text
     return stages
+
+
+def _read_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
+    """The document's nodes (which know their lines) and its plain value; StagesError if it is not YAML."""
+    try:
+        # Inside the try: PyYAML refuses control characters as soon as the loader is made.
+        loader = _GuardedLoader(text, source)
+        try:
+            node = loader.get_single_node()
+            return node, loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as error:
+        raise StagesError(f"{source}: not valid YAML{_yaml_problem(error, text)}") from None
+
+
+# Advice for the YAML errors that a slip of indentation causes, which PyYAML words for parser writers.
+_YAML_HINTS = {
+    "mapping values are not allowed here": (
+        "check for a key indented deeper than the one above it, or quote a value that holds ': '"
+    ),
+    "expected <block end>": "check this line's indentation, or for a quote left open above it",
+    "while scanning a quoted scalar": "close the quote",
+}
+
+
+def _yaml_problem(error: yaml.YAMLError, text: str) -> str:
+    """` at line 12: what is wrong`, naming also the line where an unclosed quote or bracket starts."""
+    if isinstance(error, yaml.reader.ReaderError):
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - text.rfind("\n", 0, error.position)
+        code = ord(error.character) if isinstance(error.character, str) else error.character
+        where = f" at line {line}: unacceptable character #x{code:02x} at column {column}"
+        return f"{where}, which YAML does not allow; delete it"
+    problem_mark = getattr(error, "problem_mark", None)
+    context_mark = getattr(error, "context_mark", None)
+    context = getattr(error, "context", None) or ""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    # At the end of the file the problem's own line says nothing: the quote or bracket left open does.
+    at_end = problem_mark is not None and problem_mark.index >= len(text)
+    where = f" at line {problem_mark.line + 1}" if problem_mark is not None and not at_end else ""
+    if context_mark is not None and (at_end or problem_mark is None or context_mark.line != problem_mark.line):
+        if context.startswith("while "):
+            opened = context.replace("while scanning ", "in ").replace("while parsing ", "in ")
+            problem += f", {opened} that starts at line {context_mark.line + 1}"
+        else:  # e.g. "found duplicate anchor 'a'; first occurrence" with "second occurrence"
+            problem = f"{context} at line {context_mark.line + 1}, {problem}"
+    hints = [hint for start, hint in _YAML_HINTS.items() if problem.startswith(start) or context.startswith(start)]
+    return f"{where}: {problem}" + "".join(f"; {hint}" for hint in hints)
 
 
 @dataclass
@@ -260,6 +291,21 @@ class _GuardedLoader(yaml.SafeLoader):
         event = super().get_event()
         self._check(event)
         return event
+
+    def compose_mapping_node(self, anchor: str | None) -> yaml.MappingNode:
+        node = super().compose_mapping_node(anchor)
+        # Checked on the composed node, before merge keys (<<) copy in keys that a mapping may override.
+        seen: dict[tuple[str, str], yaml.Node] = {}
+        for key, _value in node.value:
+            if not isinstance(key, yaml.ScalarNode) or key.tag == _YAML_TAG + "merge":
+                continue
+            first = seen.setdefault((key.tag, key.value), key)
+            if first is not key:
+                raise StagesError(
+                    f"{self._source} line {key.start_mark.line + 1}: '{key.value}' appears twice in this mapping"
+                    f" (first at line {first.start_mark.line + 1}); rename or remove one"
+                )
+        return node
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
@@ -327,7 +373,7 @@ def _line_of(root: yaml.Node, loc: _Location) -> int:
     node, line = root, root.start_mark.line
     for part in loc:
         if isinstance(node, yaml.MappingNode):
-            # The last of repeated keys is the one that counts, as in the constructed document.
+            # Repeated keys are refused, but a merge (<<) puts its keys first: the last is the mapping's own.
             found = [
                 (key, value) for key, value in node.value if isinstance(key, yaml.ScalarNode) and key.value == str(part)
             ]
@@ -374,3 +420,88 @@ def _describe(detail: Any) -> list[tuple[_Location, str]]:
     else:
         message = detail["msg"].lower()
     return [(loc, message)]
+
+
+_IDENTIFIER = TypeAdapter(Identifier)
+
+
+def _is_identifier(value: Any) -> bool:
+    try:
+        _IDENTIFIER.validate_python(value, strict=True)
+    except ValidationError:
+        return False
+    return True
+
+
+def _items(mapping: Any, key: str) -> list[Any]:
+    """`mapping[key]` if it is a list, else nothing: what is not well formed is reported by pydantic."""
+    value = mapping.get(key) if isinstance(mapping, dict) else None
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
+@dataclass
+class _KnownStages:
+    """What a reference may name. Where a file's own ids are broken, nothing is said about references
+    to them, so that one misspelt id is reported once, not again at every place that names it."""
+
+    stage_ids: dict[Any, list[str] | None]
+    all_frameworks_known: bool
+
+    @classmethod
+    def of(cls, frameworks: dict[Any, Any]) -> _KnownStages:
+        stage_ids: dict[Any, list[str] | None] = {}
+        for f_id, framework in frameworks.items():
+            ids = [stage.get("id") if isinstance(stage, dict) else None for stage in _items(framework, "stages")]
+            readable = all(_is_identifier(i) for i in ids) and len(set(ids)) == len(ids)
+            stage_ids[f_id] = ids if readable else None
+        return cls(stage_ids, all(_is_identifier(f_id) for f_id in frameworks))
+
+    def unknown_framework(self, framework_id: Any, place: _Location) -> list[tuple[_Location, str]]:
+        if isinstance(framework_id, str) and framework_id not in self.stage_ids and self.all_frameworks_known:
+            return [(place, f"unknown framework '{framework_id}'")]
+        return []
+
+    def unknown(self, framework_id: Any, stage_id: Any, place: _Location) -> list[tuple[_Location, str]]:
+        if not isinstance(framework_id, str) or not isinstance(stage_id, str):
+            return []
+        if framework_id not in self.stage_ids:
+            return self.unknown_framework(framework_id, place)
+        ids = self.stage_ids[framework_id]
+        if ids is not None and stage_id not in ids:
+            return [(place, f"'{stage_id}' is not a stage of {framework_id}")]
+        return []
+
+
+def _reference_problems(document: Any) -> list[tuple[_Location, str]]:
+    """Conditional rules and crosswalks that name a framework or stage the document lacks.
+
+    Takes the plain document, checked or not, and skips any part that is not well formed.
+    """
+    frameworks = document.get("frameworks") if isinstance(document, dict) else None
+    if not isinstance(frameworks, dict):
+        return []
+    known = _KnownStages.of(frameworks)
+    problems: list[tuple[_Location, str]] = []
+    for f_id, framework in frameworks.items():
+        for s_index, stage in enumerate(_items(framework, "stages")):
+            for r_index, conditional in enumerate(_items(stage, "rules_when")):
+                when = conditional.get("when") if isinstance(conditional, dict) else None
+                for other, other_stage in when.items() if isinstance(when, dict) else ():
+                    place = ("frameworks", f_id, "stages", s_index, "rules_when", r_index, "when", other)
+                    problems += known.unknown(other, other_stage, place)
+    for c_index, crosswalk in enumerate(_items(document, "crosswalk")):
+        pair = _items(crosswalk, "frameworks")
+        if len(pair) != 2:
+            continue
+        unknown = [known.unknown_framework(f_id, ("crosswalk", c_index, "frameworks")) for f_id in pair]
+        problems += unknown[0] + unknown[1]
+        links = crosswalk.get("links")
+        if unknown[0] or unknown[1] or not isinstance(links, dict):
+            continue  # the links of an unknown framework would each be reported again
+        first, second = pair
+        for stage_id, linked in links.items():
+            place = ("crosswalk", c_index, "links", stage_id)
+            problems += known.unknown(first, stage_id, place)
+            for other_stage in linked if isinstance(linked, (list, tuple)) else ():
+                problems += known.unknown(second, other_stage, place)
+    return problems

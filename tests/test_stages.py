@@ -71,7 +71,9 @@ def test_duplicate_stage_ids_and_missing_none_are_refused():
     document = default_document()
     stages = document["frameworks"]["social"]["stages"]
     stages[1]["id"] = stages[0]["id"]
-    with pytest.raises(StagesError, match=r"frameworks\.social: .*repeated: pain_point"):
+    with pytest.raises(
+        StagesError, match=r"frameworks\.social\.stages\[1\]\.id: 'pain_point' is the id of stages\[0\]"
+    ):
         parse_stages(yaml.safe_dump(document))
     document = default_document()
     document["frameworks"]["social"]["stages"].pop()

@@ -179,3 +179,113 @@ def test_classify_with_a_bomb_for_stages_prints_one_error_line(runner, tmp_path)
     (line,) = result.stderr.splitlines()
     assert line.startswith(f"Error: {bomb} line ")
     assert "alias bomb" in line
+
+
+@pytest.mark.parametrize("character", ["\x1a", "\x00"])
+def test_a_control_character_is_one_error_line_with_its_place(runner, tmp_path, character):
+    lines = bundled_lines()
+    stages_file = tmp_path / "z1.yaml"
+    stages_file.write_text("".join(lines) + character, encoding="utf-8")
+    result = runner.invoke(app, ["stages", "--check", str(stages_file)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.stderr
+    code = f"#x{ord(character):02x}"
+    assert result.stderr == (
+        f"Error: {stages_file}: not valid YAML at line {len(lines) + 1}: unacceptable character {code} at column 1,"
+        " which YAML does not allow; delete it\n"
+    )
+
+
+def test_a_framework_given_twice_is_refused_at_the_second():
+    # YAML itself keeps the last one, so a copy-paste slip would silently lose a whole framework.
+    lines = bundled_lines()
+    first = line_of(lines, "social:")
+    second = line_of(lines, "crosswalk:")
+    lines[second - 1 : second - 1] = ["  social:\n", "    name: Ours\n", "    description: d\n", "    stages: []\n"]
+    with pytest.raises(StagesError) as error:
+        parse_stages("".join(lines), source="stages.yaml")
+    assert str(error.value) == (
+        f"stages.yaml line {second}: 'social' appears twice in this mapping (first at line {first});"
+        " rename or remove one"
+    )
+
+
+def test_a_field_given_twice_in_one_stage_is_refused_at_the_second():
+    lines = bundled_lines()
+    first = line_of(lines, "name: Research")
+    lines.insert(first, "        name: Looking around\n")
+    with pytest.raises(StagesError) as error:
+        parse_stages("".join(lines), source="stages.yaml")
+    assert str(error.value) == (
+        f"stages.yaml line {first + 1}: 'name' appears twice in this mapping (first at line {first});"
+        " rename or remove one"
+    )
+
+
+def test_an_unclosed_quote_names_the_line_where_it_starts():
+    lines = bundled_lines()
+    start = line_of(lines, "- id: awareness")
+    lines[start - 1] = lines[start - 1].replace("awareness", '"awareness')
+    with pytest.raises(StagesError) as error:
+        parse_stages("".join(lines), source="stages.yaml")
+    assert str(error.value) == (
+        "stages.yaml: not valid YAML: found unexpected end of stream, in a quoted scalar that starts at line"
+        f" {start}; close the quote"
+    )
+
+
+@pytest.mark.parametrize(
+    ("indent", "hint"),
+    [
+        ("          ", "a key indented deeper than the one above it"),
+        ("     ", "check this line's indentation"),
+    ],
+)
+def test_a_bad_indent_is_reported_at_its_line_with_a_hint(indent, hint):
+    lines = bundled_lines()
+    bad = line_of(lines, "- id: awareness") + 2
+    lines[bad - 1] = indent + lines[bad - 1].lstrip()
+    with pytest.raises(StagesError) as error:
+        parse_stages("".join(lines), source="stages.yaml")
+    message = str(error.value)
+    assert message.startswith(f"stages.yaml: not valid YAML at line {bad}: ")
+    assert hint in message
+
+
+def test_a_repeated_stage_id_is_reported_at_the_second_stage():
+    lines = bundled_lines()
+    first = line_of(lines, "- id: pain_point")
+    repeated = line_of(lines, "- id: research")
+    lines[repeated - 1] = lines[repeated - 1].replace("research", "pain_point")
+    with pytest.raises(StagesError) as error:
+        parse_stages("".join(lines), source="stages.yaml")
+    assert str(error.value) == (
+        f"stages.yaml line {repeated}, frameworks.social.stages[1].id: 'pain_point' is the id of"
+        f" stages[0] too; stage ids must be unique"
+    )
+    assert first < repeated
+
+
+def test_missing_fields_and_unknown_references_are_reported_together():
+    lines = bundled_lines()
+    stage = line_of(lines, "- id: selection")
+    rule = next(i for i in range(stage, len(lines)) if lines[i].strip().startswith("rule:"))
+    del lines[rule]
+    link = line_of(lines, "awareness: [research]")
+    lines[link - 1] = lines[link - 1].replace("research", "reserch")
+    with pytest.raises(StagesError) as error:
+        parse_stages("".join(lines), source="stages.yaml")
+    assert str(error.value) == (
+        f"stages.yaml line {stage}, frameworks.social.stages[3].rule: missing;"
+        f" line {link}, crosswalk[0].links.awareness: 'reserch' is not a stage of social"
+    )
+
+
+def test_a_misspelt_id_is_reported_once_not_again_at_every_reference():
+    lines = bundled_lines()
+    misspelt = line_of(lines, "- id: awareness")
+    lines[misspelt - 1] = lines[misspelt - 1].replace("awareness", "Awareness")
+    with pytest.raises(StagesError) as error:
+        parse_stages("".join(lines), source="stages.yaml")
+    assert str(error.value).startswith(f"stages.yaml line {misspelt}, frameworks.lifecycle.stages[1].id: ids use")
+    assert "crosswalk" not in str(error.value)
