@@ -45,23 +45,6 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> object:
-    if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            return version("journey")
-        except PackageNotFoundError:  # running from a source tree that was never installed
-            return "0+unknown"
-    if name not in _WHERE:
-        raise AttributeError(f"module 'journey_cli' has no attribute {name!r}")
-    from importlib import import_module
-
-    value = getattr(import_module(f".{_WHERE[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
 if TYPE_CHECKING:  # what type checkers and editors see; at run time each name loads on first use
     from .classify import (
         classify_chunks,
@@ -84,9 +67,31 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time each name l
     from .training import train_model
     from .writing import neutralise, write_table, write_xlsx
 
+    __version__: str
+else:
+    # Only at run time: a module __getattr__ that type checkers could see would make every name,
+    # misspelt ones included, a valid import typed `object`.
+    def __getattr__(name: str) -> object:
+        if name == "__version__":
+            from importlib.metadata import PackageNotFoundError, version
+
+            try:
+                value = version("journey")
+            except PackageNotFoundError:  # running from a source tree that was never installed
+                value = "0+unknown"
+        elif name in _WHERE:
+            from importlib import import_module
+
+            value = getattr(import_module(f".{_WHERE[name]}", __name__), name)
+        else:
+            raise AttributeError(f"module 'journey_cli' has no attribute {name!r}")
+        globals()[name] = value  # later look-ups skip __getattr__
+        return value
+
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_WHERE])
+    # A set: a name already loaded is both a global and a lazy name, and must be listed once.
+    return sorted({*globals(), *__all__})
 
 
 __all__ = [
