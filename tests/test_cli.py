@@ -227,6 +227,16 @@ def test_bash_completion_offers_commands_options_and_choices(tmp_path):
     assert result.stdout.splitlines() == ["report", "--format", "csv tsv jsonl xlsx", "table markdown json"]
 
 
+@pytest.mark.skipif(not SCRIPT.exists(), reason="needs the installed script")
+@pytest.mark.parametrize(("shell", "action"), [("zsh", {}), ("fish", {"_TYPER_COMPLETE_FISH_ACTION": "get-args"})])
+def test_zsh_and_fish_completion_offer_the_choices_of_an_option(shell, action):
+    # The request each shell's completion script sends (see `journey --show-completion` in that shell).
+    request = {"_JOURNEY_COMPLETE": f"complete_{shell}", "_TYPER_COMPLETE_ARGS": "journey classify --format ", **action}
+    result = subprocess.run([str(SCRIPT)], capture_output=True, text=True, timeout=60, env={**os.environ, **request})
+    assert result.returncode == 0, result.stderr
+    assert all(choice in result.stdout for choice in ("csv", "tsv", "jsonl", "xlsx"))
+
+
 def test_python_m_and_quiet_end_when_the_reader_closes_the_pipe():
     # `journey classify | head` must end quietly: no BrokenPipeError traceback.
     command = [sys.executable, "-m", "journey_cli", "classify", str(EXAMPLES / "posts.csv")]
