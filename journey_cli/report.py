@@ -119,25 +119,54 @@ def read_dates(frame: pd.DataFrame) -> Dates | None:
     """When each post was written, from the first column with a date-like name; None if there is none.
 
     The format is chosen once, on a sample, so a million dates are read in a second rather than one
-    by one; epoch seconds or milliseconds are understood too.
+    by one; epoch seconds or milliseconds are understood too. Cells that are no date (`N/A`, a
+    placeholder such as 0001-01-01) are left out, with a warning that says how many.
     """
     column = _column(frame.columns, DATE_COLUMNS)
     if column is None:
         return None
     raw = frame[column].astype(str).str.lstrip("'").str.strip()
-    sample = raw[raw != ""].head(200)
-    if not len(sample):
+    filled = raw[raw != ""]
+    if not len(filled):
         return None
-    if sample.str.fullmatch(r"\d{10}(\.\d*)?|\d{13}").all():  # seconds or milliseconds since 1970
-        unit = "ms" if len(sample.iloc[0]) == 13 else "s"
+    sample = filled.head(1000)
+    epoch = sample.str.fullmatch(r"\d{10}(\.\d*)?|\d{13}")
+    if epoch.mean() >= 0.5:  # seconds or milliseconds since 1970
+        unit = "ms" if len(sample[epoch].iloc[0]) == 13 else "s"
         dates = pd.to_datetime(pd.to_numeric(raw, errors="coerce"), unit=unit, utc=True, errors="coerce")
     else:
-        read = {f: pd.to_datetime(sample, format=f, utc=True, errors="coerce").notna().mean() for f in DATE_FORMATS}
-        best = max(read, key=read.__getitem__)  # the first of the best, as max keeps the first
-        fmt = best if read[best] >= 0.9 else "mixed"
-        dates = pd.to_datetime(raw, format=fmt, utc=True, errors="coerce")
+        dates = _read_in_best_format(raw, sample, column)
     dates = dates.where((dates >= FIRST_DATE) & (dates < LAST_DATE))
+    unread = len(filled) - int(dates.notna().sum())
+    if unread:
+        example = filled[dates[filled.index].isna()].iloc[0]
+        warnings.warn(
+            f"{unread:,} of {len(filled):,} values in {column} are not dates the report can read (such as "
+            f"{example!r}); those posts are left out of the timeline",
+            JourneyWarning,
+            stacklevel=2,
+        )
     return Dates(column, dates) if dates.notna().any() else None
+
+
+def _read_in_best_format(raw: pd.Series, sample: pd.Series, column: str) -> pd.Series:
+    """The column read in the format that reads most of the sample; formats the sample cannot tell
+    apart (01/02/2026: day or month first?) are settled on the whole column."""
+    read = {f: pd.to_datetime(sample, format=f, utc=True, errors="coerce").notna().mean() for f in DATE_FORMATS}
+    best = max(read.values())
+    if best < 0.5:
+        return pd.to_datetime(raw, format="mixed", utc=True, errors="coerce")  # each cell on its own: slow
+    tied = [f for f in DATE_FORMATS if read[f] == best]
+    candidates = [pd.to_datetime(raw, format=f, utc=True, errors="coerce") for f in tied]
+    counts = [int(dates.notna().sum()) for dates in candidates]
+    if counts.count(max(counts)) > 1 and len(tied) > 1:
+        warnings.warn(
+            f"the dates in {column} read the same day first or month first (such as {sample.iloc[0]!r}); "
+            "they are read day first",
+            JourneyWarning,
+            stacklevel=3,
+        )
+    return candidates[counts.index(max(counts))]  # the first of the best: day first, as DATE_FORMATS lists
 
 
 def stages_by_period(frame: pd.DataFrame, result: StageCounts, dates: Dates | None) -> tuple[pd.DataFrame, str] | None:

@@ -165,3 +165,27 @@ def test_control_characters_in_posts_are_shown_escaped(runner, tmp_path):
     result = runner.invoke(app, ["report", str(classified_file(tmp_path, rows))])
     assert result.exit_code == 0, result.stderr
     assert "\x1b" not in result.stdout and "\\x1b[31mbob: \\x1b]0;owned\\x07\\x1b[2Jmy order broke" in result.stdout
+
+
+def test_month_first_dates_are_told_apart_from_day_first_by_the_whole_column(runner, tmp_path):
+    # The first 200 posts are all on days 1 to 12, which read either way; later ones settle it.
+    days = [1 + i * 28 // 2000 for i in range(2000)]
+    rows = [f"post,a,01/{day:02d}/2026 13:20,post_purchase,0.9" for day in days]
+    result = runner.invoke(app, ["report", str(classified_file(tmp_path, rows))])
+    assert result.exit_code == 0, result.stderr
+    weeks = re.findall(r"^  (\d{4}-\d\d-\d\d)/", result.stdout.split("social by week (created_at)\n")[1], re.M)
+    assert weeks[0] == "2025-12-29" and weeks[-1] == "2026-01-26" and "Warning" not in result.stderr
+
+
+def test_dates_that_read_both_ways_or_not_at_all_are_warned_about(runner, tmp_path):
+    rows = ["a,x,01/02/2026,post_purchase,0.9", "b,y,03/04/2026,none,0.8", "c,z,N/A,none,0.8"]
+    result = runner.invoke(app, ["report", str(classified_file(tmp_path, rows))])
+    assert result.exit_code == 0, result.stderr
+    assert "Warning: 1 of 3 values in created_at are not dates the report can read (such as 'N/A')" in result.stderr
+    assert "Warning: the dates in created_at read the same day first or month first" in result.stderr
+
+
+def test_epoch_seconds_with_a_placeholder_still_make_a_timeline(runner, tmp_path):
+    rows = ["a,x,1790848800,post_purchase,0.9", "b,y,N/A,none,0.8", "c,z,1790935200,none,0.8"]
+    result = runner.invoke(app, ["report", str(classified_file(tmp_path, rows))])
+    assert "social by day (created_at)" in result.stdout and "1 of 3 values" in result.stderr
