@@ -617,7 +617,7 @@ def report(
     from .writing import replacing
 
     with _errors_as_exit_codes(), _warnings_as_lines():
-        _check_outputs([classified, stages_path], [html_path], stdout=True, model=stages_path is None)
+        _check_outputs([classified, stages_path], [html_path], stdout=True)
         stages = load_stages(stages_path) if stages_path else _load_model(None).stages
         table = read_posts(classified, text_column=text_column, encoding=encoding, delimiter=delimiter)
         frame = table.frame(report_columns(table.columns, stages, table.text_column))

@@ -21,7 +21,7 @@ import pytest
 from journey_cli import writing
 from journey_cli.cli import app
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, ROOT
 
 PREVIOUS = b"id,text\nprevious,run\n"
 
@@ -200,6 +200,7 @@ def test_ctrl_c_exits_130_and_keeps_the_previous_output(big_posts, mini_model_pa
         "evaluate {labelled} --errors {out} --plot {out}",
         "classify {posts} -o {home}/model.skops",
         "report {posts} --html {home}/model.skops",  # the report reads its stages from that model
+        "report {posts} --stages {stages} --html {home}/model.skops",  # and even when it does not
     ],
 )
 def test_an_input_reached_another_way_is_still_refused_as_output(mini_model_path, tmp_path, journey_home, command):
@@ -207,7 +208,12 @@ def test_an_input_reached_another_way_is_still_refused_as_output(mini_model_path
         (tmp_path / name).write_bytes((EXAMPLES / name).read_bytes())
     (journey_home / "model.skops").write_bytes(mini_model_path.read_bytes())
     before = fingerprint(tmp_path) | fingerprint(journey_home)
-    paths = {"posts": tmp_path / "posts.csv", "labelled": tmp_path / "labelled.csv", "out": tmp_path / "out.csv"}
+    paths = {
+        "posts": tmp_path / "posts.csv",
+        "labelled": tmp_path / "labelled.csv",
+        "out": tmp_path / "out.csv",
+        "stages": ROOT / "stages.yaml",
+    }
     shell = f"{sys.executable} -m journey_cli " + command.format(home=journey_home, **paths)
     result = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=120)
     assert result.returncode == 1, result.stderr
