@@ -324,10 +324,15 @@ def load_model(path: str | Path | None = None) -> JourneyModel:
             or head.intercept.shape != (rows,)
         ):
             raise ModelError(f"{path}: the {framework_id} weights do not match the vocabulary; the file is damaged")
+    stages = parse_stages(stages_yaml, source=f"stages inside {path}")
+    for framework_id, framework in stages.frameworks.items():  # every framework needs its weights, and
+        head = heads.get(framework_id)  # each weight row a stage of it, or classify could not say a stage
+        if head is None or not set(head.classes) <= set(framework.stage_ids):
+            raise ModelError(f"{path}: it has no weights for the {framework_id} stages it names; {_RETRAIN}")
     model = JourneyModel(
         vocabulary=vocabulary,
         heads=heads,
-        stages=parse_stages(stages_yaml, source=f"stages inside {path}"),
+        stages=stages,
         stages_yaml=stages_yaml,
         metadata=metadata,
     )

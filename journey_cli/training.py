@@ -216,6 +216,12 @@ def train_model(
     """
     stages = stages if stages is not None else load_stages()
     table = read_labelled(labelled, stages, text_column)
+    unlabelled = [f for f in stages.framework_ids if f not in table or not (table[f] != "").any()]
+    if unlabelled:  # a model must say a stage in every framework of its stages file
+        raise DataError(
+            f"no labels for {', '.join(unlabelled)}; label posts in every framework of the stages file, or train "
+            f"with a stages file of only the frameworks you label (--stages FILE)"
+        )
     oof = cross_validate(table, stages, folds=folds, progress=progress)
     settings, decoded = choose_decoding(oof, stages)
     cv_scores = {}

@@ -357,7 +357,12 @@ def test_classify_with_a_csv_as_the_model_says_so_in_one_line(runner):
 
 def test_a_model_for_other_stage_ids_is_refused_with_how_to_fix_it(tmp_path, tiny_model, runner):
     other_yaml = tiny_model.stages_yaml.replace("pain_point", "pain")
-    other = replace(tiny_model, stages=parse_stages(other_yaml), stages_yaml=other_yaml)
+    social = tiny_model.heads["social"]
+    heads = {
+        **tiny_model.heads,
+        "social": replace(social, classes=["pain" if c == "pain_point" else c for c in social.classes]),
+    }
+    other = replace(tiny_model, heads=heads, stages=parse_stages(other_yaml), stages_yaml=other_yaml)
     path = save_model(other, tmp_path / "other.skops")
     expected = (
         "the model was trained for other stages than the stages file in use "
@@ -477,3 +482,12 @@ def test_a_failed_save_leaves_the_previous_model_and_no_temporary_file(tmp_path,
 def test_an_endless_file_is_refused_without_reading_it_all():
     with pytest.raises(ModelError, match="over 1024 MB"):
         load_model("/dev/zero")
+
+
+def test_a_model_without_weights_for_a_framework_it_names_is_refused(runner, tmp_path, tiny_model):
+    # What an old training on one framework's labels saved: a crafted file could say the same.
+    one_head = replace(tiny_model, heads={"social": tiny_model.heads["social"]})
+    path = save_model(one_head, tmp_path / "one_head.skops")
+    with pytest.raises(ModelError, match="no weights for the lifecycle stages it names"):
+        load_model(path)
+    _assert_one_error_line(_classify_with(runner, path))

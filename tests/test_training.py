@@ -129,3 +129,11 @@ def test_a_higher_threshold_only_turns_unsure_posts_into_none(mini_model_path):
     assert nones == sorted(nones) and nones[-1] == len(texts)
     empty = texts == ""
     assert (base.loc[empty, "lifecycle_confidence"] == 1.0).all(), "an empty post is certainly not on a journey"
+
+
+def test_training_needs_labels_in_every_framework_of_the_stages_file(labelled):
+    with pytest.raises(DataError, match=r"no labels for lifecycle; label posts in every framework .*\(--stages FILE\)"):
+        train_model(labelled.drop(columns=["lifecycle"]), folds=2)
+    blank = labelled.assign(lifecycle="")
+    with pytest.raises(DataError, match="no labels for lifecycle"):
+        train_model(blank, folds=2)
