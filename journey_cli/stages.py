@@ -133,8 +133,10 @@ class Stages(_Strict):
     @property
     def source_yaml(self) -> str:
         """The YAML these stages were read from, comments and all (a model file keeps it); for stages
-        built in code, the same stages written as YAML."""
-        return self._source or yaml.safe_dump(self.model_dump(mode="json", exclude_defaults=True), sort_keys=False)
+        built or changed in code (`model_copy` keeps the old text), the same stages written as YAML."""
+        if self._source and parse_stages(self._source) == self:
+            return self._source
+        return yaml.safe_dump(self.model_dump(mode="json", exclude_defaults=True), sort_keys=False)
 
     def __eq__(self, other: object) -> bool:  # the same stages, whichever file or text they came from
         return isinstance(other, Stages) and self.__dict__ == other.__dict__

@@ -132,3 +132,10 @@ def test_fingerprint_follows_ids_not_wording():
     document["frameworks"]["social"]["stages"][0]["id"] = "pain"
     document["crosswalk"][0]["links"]["realisation"] = ["pain"]
     assert parse_stages(yaml.safe_dump(document)).fingerprint() != original
+
+
+def test_stages_changed_in_code_are_saved_as_they_are_now():
+    stages = load_stages()
+    assert stages.source_yaml == default_stages_path().read_text(encoding="utf-8")  # comments and all
+    social_only = stages.model_copy(update={"frameworks": {"social": stages.frameworks["social"]}, "crosswalk": ()})
+    assert parse_stages(social_only.source_yaml) == social_only
