@@ -40,7 +40,7 @@ class _OneLineUsageErrors(TyperGroup):
             message = error.message if clash else error.format_message().replace("Value error, ", "")
             if command == "journey classify" and message.startswith("Got unexpected extra"):  # an expanded pattern
                 message += "; for many files, quote the pattern: --engine dask 'exports/*.csv'"
-            _say(f"Error: {message} (see '{command} -h')")
+            _say(f"Error: {printable(message)} (see '{command} -h')")
             sys.exit(2)
         except typer.Abort:
             _say("Interrupted; no output file was changed.")
@@ -144,12 +144,19 @@ def printable(text: str) -> str:
     return "".join(repr(c)[1:-1] if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
 
 
-def _shown(path: Path) -> str:
-    """A path as a user would type it: under the home folder it starts with ~."""
+def _name(path: str | Path) -> str:
+    """A file name as given, on one line: a line break or escape in it is shown escaped, so a file
+    name cannot forge a line of journey's messages."""
+    return printable(str(path))
+
+
+def _shown(path: str | Path) -> str:
+    """A path as a user would type it, on one line: under the home folder it starts with ~; a line
+    break or escape in a name is shown escaped, so a file name cannot forge a message line."""
     try:
-        return "~/" + str(path.expanduser().resolve().relative_to(Path.home().resolve()))
-    except ValueError:
-        return str(path)
+        return printable("~/" + str(Path(path).expanduser().resolve().relative_to(Path.home().resolve())))
+    except (ValueError, OSError, RuntimeError):
+        return printable(str(path))
 
 
 def _version(value: bool) -> None:
@@ -297,8 +304,8 @@ def _classify_to_xlsx(model, table, output: Path | None, raw: bool, quiet: bool,
 
 
 def _say_classified(rows: int, table, output: Path | None) -> None:  # type: ignore[no-untyped-def]
-    where = f" to {output}" if output is not None else ""
-    _say(f"Classified {rows} posts from {table.name}{where} (text column '{table.text_column}').")
+    where = f" to {_name(output)}" if output is not None else ""
+    _say(f"Classified {rows} posts from {_name(table.name)}{where} (text column '{printable(table.text_column)}').")
 
 
 @contextlib.contextmanager
@@ -315,7 +322,7 @@ def _warnings_as_lines():  # type: ignore[no-untyped-def]
     for warning in caught:
         if issubclass(warning.category, JourneyWarning):
             if str(warning.message) not in said:  # the same finding from two passes is said once
-                _say(f"Warning: {warning.message}")
+                _say(f"Warning: {printable(str(warning.message))}")
                 said.add(str(warning.message))
         else:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
@@ -365,7 +372,7 @@ def _classify_with_dask(  # type: ignore[no-untyped-def]
     )
     if not quiet:
         for result in results:
-            _say(f"Classified {result.rows} posts from {result.source} to {result.output}")
+            _say(f"Classified {result.rows} posts from {_name(result.source)} to {_name(result.output)}")
 
 
 @app.command()
@@ -507,8 +514,8 @@ def suggest(
         model = _load_model(model_path)
         picked = suggest_posts(model, table.chunks, table.text_column, count)
         _write_rows(picked, output, raw=raw, add_bom=add_bom)
-        where = f" to {output}" if output is not None else ""
-        _say(f"Suggested {len(picked)} posts to label from {table.name}{where}.")
+        where = f" to {_name(output)}" if output is not None else ""
+        _say(f"Suggested {len(picked)} posts to label from {_name(table.name)}{where}.")
 
 
 @app.command()
@@ -561,21 +568,21 @@ def evaluate(
         if cv is not None:
             stages = load_stages(stages_path)
             results = cross_validate_labelled(frame, stages, folds=cv, text_column=table.text_column, progress=_say)
-            how = f"{cv}-fold cross-validation on {table.name}"
+            how = f"{cv}-fold cross-validation on {_name(table.name)}"
         else:
             model = _load_model(model_path)
             with _warnings_as_lines():
                 results = evaluate_model(model, frame, text_column=table.text_column)
-            how = f"model tested on {table.name}"
+            how = f"model tested on {_name(table.name)}"
         if errors is not None:
             import pandas as pd
 
             wrong = pd.concat([result.errors() for result in results.values()], ignore_index=True)
             _write_rows(wrong, errors, raw=raw)
-            _say(f"Wrote {len(wrong)} misclassified posts to {errors}")
+            _say(f"Wrote {len(wrong)} misclassified posts to {_name(errors)}")
         if plot is not None:
             plot_evaluation(results, plot)
-            _say(f"Drew the confusion matrices and reliability diagrams to {plot}")
+            _say(f"Drew the confusion matrices and reliability diagrams to {_name(plot)}")
         if as_json:
             typer.echo(json.dumps(evaluation_report(results), indent=2))
             return
@@ -626,7 +633,7 @@ def report(
             page = html_report(frame, stages, table.text_column, table.name, top)
             with replacing(html_path) as stream:
                 stream.write(page)
-            _say(f"Wrote the report with its charts to {html_path}")
+            _say(f"Wrote the report with its charts to {_name(html_path)}")
 
 
 class StagesFormat(str, Enum):
@@ -656,7 +663,7 @@ def stages_command(
         if check is not None:
             stages = load_stages(check)
             counts = ", ".join(f"{f} ({len(framework.stages)} stages)" for f, framework in stages.frameworks.items())
-            _show(f"{check} is a valid stages file: {counts}")
+            _show(f"{_name(check)} is a valid stages file: {counts}")
             return
         stages = load_stages(stages_path)
         if output_format is StagesFormat.json:
@@ -906,7 +913,7 @@ def _terminated(number: int, frame: object) -> None:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # type: ignore[no-untyped-def]
-    _say(f"Warning: {message}")
+    _say(f"Warning: {printable(str(message))}")
 
 
 def main() -> None:

@@ -206,7 +206,8 @@ class ReplyFirst:
         lines = []
         for (_, row), sure in zip(self.posts.iterrows(), self.urgency, strict=True):
             text = " ".join(str(row[text_column]).lstrip("'").split())
-            who = f"{str(row[author]).lstrip(chr(39))}: " if author and str(row[author]).strip() else ""
+            name = " ".join(str(row[author]).lstrip("'").split()) if author else ""  # on one line, as the text
+            who = f"{name}: " if name else ""
             lines.append(f"{sure:.2f}  {who}{text[:width] + ('…' if len(text) > width else '')}")
         return lines
 

@@ -255,3 +255,16 @@ def test_control_characters_never_reach_the_terminal_raw(runner, mini_model_path
 def test_a_pattern_the_shell_expanded_gets_a_hint_to_quote_it(runner):
     result = runner.invoke(app, ["classify", str(EXAMPLES / "posts.csv"), str(EXAMPLES / "labelled.csv")])
     assert "quote the pattern: --engine dask 'exports/*.csv'" in one_error_line(result, 2)
+
+
+def test_a_line_break_in_a_file_name_or_author_cannot_forge_a_line(runner, mini_model_path, tmp_path):
+    posts = tmp_path / "evil\nError: fake.csv"
+    posts.write_bytes((EXAMPLES / "posts.csv").read_bytes())
+    out = tmp_path / "out.csv"
+    result = runner.invoke(app, ["classify", str(posts), "-m", str(mini_model_path), "-o", str(out)])
+    assert result.exit_code == 0 and result.stderr.count("\n") == 1 and "evil\\nError: fake.csv" in result.stderr
+    classified = tmp_path / "classified.csv"
+    header = "text,author,social_stage,social_confidence\n"
+    classified.write_text(header + 'my order broke,"bob\nFAKE LINE",post_purchase,0.9\n')
+    report = runner.invoke(app, ["report", str(classified)])
+    assert "  0.90  bob FAKE LINE: my order broke" in report.stdout
