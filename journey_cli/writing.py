@@ -182,8 +182,9 @@ def write_xlsx(chunks: Iterable[pa.Table], out: BinaryIO, *, raw: bool = False) 
     Numeric columns (the confidences) are numbers, to sort, average and format; every other cell
     is text (a post starting with `=` is never a live formula, even with `raw`); unless `raw`,
     formula-like cells also get OWASP's leading quote, as in CSV, so that they stay inert if the
-    sheet is saved as CSV again. Characters that an xlsx file cannot hold are removed, and a cell
-    over Excel's 32,767 characters is cut, with a warning. Returns the number of rows written.
+    sheet is saved as CSV again. Characters that an xlsx file cannot hold are removed and a cell
+    over Excel's 32,767 characters is cut, each with a warning naming the first row. Returns the
+    number of rows written.
     """
     try:
         from openpyxl import Workbook
@@ -195,17 +196,24 @@ def write_xlsx(chunks: Iterable[pa.Table], out: BinaryIO, *, raw: bool = False) 
     sheet = workbook.create_sheet("journey")
     bold = Font(bold=True)
     rows = 0
+    changed = {"cut": [0, 0], "removed": [0, 0]}  # cells changed to fit, and the first one's row
 
-    def cell(value: str | float | None, font: Font | None = None) -> WriteOnlyCell | float | None:
+    def cell(value: str | float | None, row: int, font: Font | None = None) -> WriteOnlyCell | float | None:
         if not isinstance(value, str):
             return value  # a number, or None for an empty cell
-        written = WriteOnlyCell(sheet, _NOT_XML.sub("", value))
+        fitted = _NOT_XML.sub("", value)
+        if fitted != value:
+            _count(changed["removed"], row)
+        if len(fitted) > XLSX_MAX_CHARACTERS // 2 and len(fitted.encode("utf-16-le")) > 2 * XLSX_MAX_CHARACTERS:
+            # Excel counts UTF-16 units (an emoji is two); never keep half of one.
+            fitted = fitted.encode("utf-16-le")[: 2 * XLSX_MAX_CHARACTERS].decode("utf-16-le", "ignore")
+            _count(changed["cut"], row)
+        written = WriteOnlyCell(sheet, fitted)
         written.data_type = "s"  # text, never a formula
         if font is not None:
             written.font = font
         return written
 
-    cut, first_cut = 0, 0
     try:
         for index, chunk in enumerate(chunks):
             columns = [column if _is_number(column.type) else _text_column(column, raw) for column in chunk.columns]
@@ -216,31 +224,28 @@ def write_xlsx(chunks: Iterable[pa.Table], out: BinaryIO, *, raw: bool = False) 
                     width = min(max(len(name), sample or 0) + 2, 60)
                     sheet.column_dimensions[_column_letter(number)].width = width
                 sheet.freeze_panes = "A2"
-                sheet.append([cell(name, bold) for name in names])
+                sheet.append([cell(name, 1, bold) for name in names])
             if rows + len(chunk) >= XLSX_MAX_ROWS:
                 raise DataError(f"an Excel sheet holds at most {XLSX_MAX_ROWS - 1:,} rows; use --format csv for more")
-            for number, column in enumerate(columns):
-                if _is_number(column.type):
-                    continue
-                too_long = pc.greater(pc.utf8_length(column), XLSX_MAX_CHARACTERS)
-                if pc.any(too_long).as_py():
-                    first_cut = first_cut or rows + 2 + pc.index(too_long, True).as_py()
-                    cut += pc.sum(too_long).as_py()
-                    columns[number] = pc.utf8_slice_codeunits(column, 0, XLSX_MAX_CHARACTERS)
-            for values in zip(*(column.to_pylist() for column in columns), strict=True):
-                sheet.append([cell(value) for value in values])
+            for row, values in enumerate(zip(*(column.to_pylist() for column in columns), strict=True), rows + 2):
+                sheet.append([cell(value, row) for value in values])
             rows += len(chunk)
     except BaseException:
         with contextlib.suppress(Exception):
             sheet.close()  # so that openpyxl's row writer does not complain at exit about a file gone
         raise
-    if cut:
-        warnings.warn(
-            f"{cut:,} cell(s) longer than Excel's {XLSX_MAX_CHARACTERS:,} characters were cut, the first on row "
-            f"{first_cut:,}; --format csv keeps them whole",
-            JourneyWarning,
-            stacklevel=2,
-        )
+    for what, (cells, first) in changed.items():
+        if cells:
+            problem = (
+                f"longer than Excel's {XLSX_MAX_CHARACTERS:,} characters were cut"
+                if what == "cut"
+                else "held control characters an xlsx file cannot store, which were removed"
+            )
+            warnings.warn(
+                f"{cells:,} cell(s) {problem}, the first on row {first:,}; --format csv keeps them whole",
+                JourneyWarning,
+                stacklevel=2,
+            )
     # Built whole first, then copied: a reader that goes away (`| head`) or a full disk then meets a
     # plain copy, not openpyxl half-way through its zip.
     with tempfile.TemporaryFile() as built:
@@ -248,6 +253,12 @@ def write_xlsx(chunks: Iterable[pa.Table], out: BinaryIO, *, raw: bool = False) 
         built.seek(0)
         shutil.copyfileobj(built, out)
     return rows
+
+
+def _count(tally: list[int], row: int) -> None:
+    """One more changed cell; the first one's row is kept."""
+    tally[0] += 1
+    tally[1] = tally[1] or row
 
 
 def _is_number(kind: pa.DataType) -> bool:

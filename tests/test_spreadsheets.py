@@ -87,13 +87,15 @@ def test_add_bom_with_a_format_that_has_none_is_a_usage_error(runner, extra):
 
 def test_xlsx_holds_what_excel_can_and_says_what_it_cut(runner, mini_model_path, tmp_path):
     posts = tmp_path / "posts.csv"
-    posts.write_text(f"id,text\n1,odd \ufffe\uffff end\n2,{'spam ' * 8000}\n", encoding="utf-8")
+    posts.write_text(f"id,text\n1,odd \ufffe\uffff end\n2,{'spam ' * 8000}\n3,{'😀' * 20000}\n", encoding="utf-8")
     out = tmp_path / "posts.xlsx"
     result = runner.invoke(app, ["classify", str(posts), "-m", str(mini_model_path), "-f", "xlsx", "-o", str(out)])
     assert result.exit_code == 0, result.stderr
     sheet = openpyxl.load_workbook(out).active  # well-formed: no character XML forbids
     assert sheet["B2"].value == "odd  end" and len(sheet["B3"].value) == 32_767
-    assert "Warning: 1 cell(s) longer than Excel's 32,767 characters were cut, the first on row 3" in result.stderr
+    assert sheet["B4"].value == "😀" * 16_383  # Excel counts an emoji as two; none is cut in half
+    assert "Warning: 2 cell(s) longer than Excel's 32,767 characters were cut, the first on row 3" in result.stderr
+    assert "Warning: 1 cell(s) held control characters an xlsx file cannot store" in result.stderr
 
 
 def test_more_rows_than_a_sheet_holds_is_one_error_line_and_keeps_the_old_file(mini_model_path, tmp_path):
