@@ -121,8 +121,7 @@ def replacing(path: str | Path, mode: str = "w", encoding: str | None = "utf-8")
         with open(path, mode, encoding=encoding if "b" not in mode else None) as stream:
             yield stream
         return
-    if path.is_symlink():
-        path = path.resolve()
+    path = _through_links(path)
     check_writable(path)
     directory = path.parent
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
@@ -146,10 +145,21 @@ def check_writable(path: Path) -> None:
     """Refuse, before any work, an output path that could never be written (devices and pipes pass)."""
     if _is_special(path):
         return
+    path = _through_links(path)
     if path.is_dir():
         raise DataError(f"{path} is a folder; give a file name inside it, such as {path / 'out.csv'}")
     if not path.parent.is_dir():
         raise DataError(f"cannot write {path}: folder {path.parent} does not exist")
+
+
+def _through_links(path: Path) -> Path:
+    """Where a symbolic link leads (the file written is its target); any other path as it is."""
+    if not path.is_symlink():
+        return path
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # RuntimeError before Python 3.13, OSError (ELOOP) after
+        raise DataError(f"cannot write {path}: its symbolic links go round in a loop") from None
 
 
 def _is_special(path: Path) -> bool:

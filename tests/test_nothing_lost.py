@@ -92,6 +92,22 @@ def test_a_replaced_output_keeps_its_permissions_and_its_links(runner, mini_mode
     assert link.is_symlink() and link.read_text().startswith("id,author")
 
 
+def test_odd_links_as_outputs_are_written_through_or_refused_in_one_line(runner, mini_model_path, tmp_path):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")  # a loop
+    (tmp_path / "dangling").symlink_to(tmp_path / "new.csv")  # a link to a file still to be made
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "to_folder").symlink_to(tmp_path / "folder")
+    expected = {"a": "its symbolic links go round in a loop", "dangling": None, "to_folder": "is a folder"}
+    for name, message in expected.items():
+        args = ["classify", str(EXAMPLES / "posts.csv"), "-m", str(mini_model_path), "-q", "-o", str(tmp_path / name)]
+        result = runner.invoke(app, args)
+        if message is None:
+            assert result.exit_code == 0 and (tmp_path / "new.csv").read_text().startswith("id,author")
+        else:
+            assert result.exit_code == 1 and result.stderr.count("\n") == 1 and message in result.stderr
+
+
 def test_a_full_disk_is_an_error_and_keeps_the_previous_output(runner, mini_model_path, tmp_path, monkeypatch):
     out = tmp_path / "out.csv"
     out.write_bytes(PREVIOUS)
