@@ -21,6 +21,7 @@ _WHERE = {
     "result_columns": "classify",
     "DataError": "errors",
     "JourneyError": "errors",
+    "JourneyWarning": "errors",
     "ModelError": "errors",
     "StagesError": "errors",
     "cross_validate_labelled": "evaluation",
@@ -55,7 +56,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time each name l
         classify_texts,
         result_columns,
     )
-    from .errors import DataError, JourneyError, ModelError, StagesError
+    from .errors import DataError, JourneyError, JourneyWarning, ModelError, StagesError
     from .evaluation import cross_validate_labelled, evaluate_model
     from .explain import explain_texts
     from .model import JourneyModel, ModelVersionWarning, load_model, save_model
@@ -98,6 +99,7 @@ __all__ = [
     "DataError",
     "JourneyError",
     "JourneyModel",
+    "JourneyWarning",
     "ModelError",
     "Stages",
     "StagesError",
