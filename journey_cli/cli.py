@@ -6,6 +6,7 @@ import codecs
 import contextlib
 import io
 import json
+import os
 import signal
 import sys
 import time
@@ -178,6 +179,7 @@ def main_callback(
     Every post gets a stage in each framework of stages.yaml (the customer experience lifecycle
     and the six stages of the social customer), a confidence and the engagement rule to follow.
 
+    \b
     Example: journey classify examples/posts.csv > labelled.csv
     """
 
@@ -228,6 +230,7 @@ def classify(
     Writes every input column unchanged, then F_stage, F_confidence and F_rule for each
     framework F, one row per input row, in order. Only data goes to stdout.
 
+    \b
     Example: journey classify examples/posts.csv --format tsv | head
     """
     from .parallel import classify_encoded, default_workers
@@ -400,6 +403,7 @@ def train(
     leave a label blank. Scores go to stderr; afterwards a plain `journey classify` uses the
     new model unless you saved it elsewhere with --output.
 
+    \b
     Example: journey train examples/b2b/labelled.csv --stages examples/b2b/stages.yaml -o b2b.skops
     """
     from .model import save_model, user_model_path
@@ -450,6 +454,7 @@ def explain(
     A word's push is how much it raised the log-probability of the stage (a two-word
     phrase's push is shared by its words).
 
+    \b
     Example: journey explain "@united lost my bag again, I want a refund"
     """
     from .explain import explain_texts
@@ -477,7 +482,7 @@ def explain(
             lines = [printable(text)]
             for framework_id, e in per_framework.items():
                 lines.append(f"  {framework_id}: {e.stage} ({e.confidence:.2f})  {rules[framework_id][0]}")
-                lines.append(f"    why:  {e.pushes_text() or '(no words: empty post)'}")
+                lines.append(f"    why:  {e.pushes_text() or '(no word the model knows)'}")
                 if e.alternatives:
                     lines.append(f"    next: {e.alternatives_text()}")
             typer.echo("\n".join(lines))
@@ -503,6 +508,7 @@ def suggest(
     the model's guess and its uncertainty. Label them, add them to your training file, and
     run `journey train` again.
 
+    \b
     Example: journey suggest examples/posts.csv -n 20 -o to_label.csv
     """
     from .reading import read_posts
@@ -546,6 +552,7 @@ def evaluate(
     Tests a saved model on posts it never saw, or with --cv K cross-validates training on the
     file, exactly as `journey train` reports it.
 
+    \b
     Example: journey evaluate examples/b2b/labelled.csv --stages examples/b2b/stages.yaml --cv 3 --errors wrong.csv
     """
     from .evaluation import (
@@ -616,15 +623,18 @@ def report(
 ) -> None:
     """Summarise classified posts: posts per stage with bars, the funnel, stages over time, who to answer first.
 
+    \b
     Example: journey classify examples/posts.csv -o labelled.csv && journey report labelled.csv
     """
     from .reading import read_posts
-    from .report import html_report, report_columns, text_report
+    from .report import html_report, report_columns, require_plotting, text_report
     from .stages import load_stages
     from .writing import replacing
 
     with _errors_as_exit_codes(), _warnings_as_lines():
         _check_outputs([classified, stages_path], [html_path], stdout=True)
+        if html_path is not None:
+            require_plotting()  # before the text report, so a missing matplotlib is not lost under it
         stages = load_stages(stages_path) if stages_path else _load_model(None).stages
         table = read_posts(classified, text_column=text_column, encoding=encoding, delimiter=delimiter)
         frame = table.frame(report_columns(table.columns, stages, table.text_column))
@@ -655,6 +665,7 @@ def stages_command(
 ) -> None:
     """Show the journey frameworks: their stages, engagement rules and crosswalk, or check a team's own file.
 
+    \b
     Example: journey stages --check examples/b2b/stages.yaml
     """
     from .stages import load_stages
@@ -749,6 +760,7 @@ def model_info(
 ) -> None:
     """Show which model `journey classify` uses, what it was trained on and how well it scored.
 
+    \b
     Example: journey model --json
     """
     from .model import BUNDLED_MODEL, active_model_path, user_model_path
@@ -924,4 +936,12 @@ def main() -> None:
     import warnings
 
     warnings.showwarning = _show_warning  # one line on stderr, not a source listing
-    app()
+    try:
+        app()
+    except SystemExit as stop:
+        if stop.code in (129, 130, 141, 143):  # a signal, or the reader left: files and workers are seen to
+            # Leave now: a pool thread that was waiting on a worker ended mid-write must not hold up the exit.
+            with contextlib.suppress(Exception):
+                sys.stderr.flush()
+            os._exit(stop.code)
+        raise

@@ -54,7 +54,7 @@ class FrameworkEvaluation:
         wrong = self.truth != self.predicted
         return pd.DataFrame(
             {
-                "row": self.rows[wrong] + 1,
+                "row": self.rows[wrong] + 2,  # as a spreadsheet numbers it (the header is row 1), as train says
                 "framework": self.framework_id,
                 "text": self.texts[wrong],
                 "label": self.truth[wrong],

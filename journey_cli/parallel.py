@@ -76,10 +76,13 @@ def classify_encoded(
         while pending:
             rows, future = pending.popleft()
             yield rows, future.result()
-    except Exception:  # a bad row further on, or the reader stopped early: let the workers finish and go
+    except (Exception, GeneratorExit):
+        # A bad row further on, or the reader stopped early (`| head` closes this generator): the
+        # workers finish the chunk in hand and go. Ending them mid-chunk could cut a result short in
+        # the pipe, and the pool's thread would then wait for the rest of it for ever.
         pool.shutdown(wait=True, cancel_futures=True)
         raise
-    except BaseException:  # Ctrl-C or a termination signal: end the workers now
+    except BaseException:  # Ctrl-C or a termination signal: end the workers now (see `cli.main`)
         processes = list((getattr(pool, "_processes", None) or {}).values())
         for process in processes:
             process.terminate()  # SIGTERM ends even a worker still starting up, without a traceback

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 TEXT_COLUMN_NAMES = (
-    "text", "message", "content", "post", "body", "tweet", "full_text",
+    "text", "message", "content", "post", "body", "tweet", "full_text", "tweet text", "post text", "message text",
     "comment", "review", "review_text", "caption", "description",
 )  # fmt: skip
 """Column names taken as the post text, in order of preference, when --text-column is not given."""

@@ -329,6 +329,11 @@ def _png(figure) -> str:  # type: ignore[no-untyped-def]
     return base64.b64encode(buffer.getvalue()).decode()
 
 
+def require_plotting() -> None:
+    """Refuse at once, before any work, if the charts cannot be drawn."""
+    _pyplot()
+
+
 def _pyplot():  # type: ignore[no-untyped-def]
     try:
         import matplotlib

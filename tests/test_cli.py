@@ -188,7 +188,7 @@ def test_version_and_help_with_an_example_for_every_command(runner):
     for command in app.registered_commands:
         name = command.name or command.callback.__name__
         help_text = runner.invoke(app, [name, "-h"]).stdout
-        assert "Example: journey" in help_text, name
+        assert f"Example: {EXAMPLES_IN_HELP[name]}\n" in help_text, f"{name}: the example must show on one line"
         assert f"journey {name}" in readme, f"README does not show `journey {name}`"
 
 

@@ -39,7 +39,7 @@ def test_evaluate_json_errors_file_and_confusion_agree(runner, mini_model_path, 
         assert right / scores["rows"] == pytest.approx(scores["accuracy"])
         mine = errors[errors["framework"] == framework_id]
         assert len(mine) == scores["rows"] - right
-        rows = mine["row"].astype(int) - 1
+        rows = mine["row"].astype(int) - 2  # the file's row: the header is row 1
         assert (labelled.loc[rows, "text"].to_numpy() == mine["text"].to_numpy()).all()
         assert (labelled.loc[rows, framework_id].to_numpy() == mine["label"].to_numpy()).all()
 

@@ -26,6 +26,7 @@ def read_all(path, **options) -> pd.DataFrame:
         (["id", "Message", "date"], "Message"),
         (["Tweet", "user"], "Tweet"),
         (["body", "content"], "content"),  # `content` is preferred over `body`
+        (["Tweet id", "Tweet text", "time"], "Tweet text"),  # an analytics export's header
     ],
 )
 def test_text_column_is_found_by_name(columns, found):
