@@ -36,6 +36,10 @@ class _OneLineUsageErrors(TyperGroup):
                 error.show()
                 sys.exit(2)
             command = error.ctx.command_path if error.ctx is not None else "journey"
+            argv = kwargs.get("args", args[0] if args else None)
+            given = [arg for arg in (sys.argv[1:] if argv is None else argv) if not arg.startswith("-")][:1]
+            if command == "journey" and given and given[0] in self.commands:  # Click lost the command's context
+                command = f"journey {given[0]}"
             # A BadParameter about no one option is about options that clash: its message says it all.
             clash = isinstance(error, typer.BadParameter) and error.param is None and error.param_hint is None
             message = error.message if clash else error.format_message().replace("Value error, ", "")
@@ -792,7 +796,7 @@ def model_info(
             scores = info["cv"]["scores"].get(framework_id)
             quality = (
                 f"CV macro-F1 {scores['macro_f1']:.3f}, accuracy {scores['accuracy']:.3f}, "
-                f"none below {scores['threshold']:.3f}"
+                + (f"none below {scores['threshold']:.3f}" if scores["threshold"] > 0 else "none only where likeliest")
                 if scores
                 else "not trained"
             )

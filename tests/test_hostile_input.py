@@ -268,3 +268,8 @@ def test_a_line_break_in_a_file_name_or_author_cannot_forge_a_line(runner, mini_
     classified.write_text(header + 'my order broke,"bob\nFAKE LINE",post_purchase,0.9\n')
     report = runner.invoke(app, ["report", str(classified)])
     assert "  0.90  bob FAKE LINE: my order broke" in report.stdout
+
+
+def test_an_option_missing_its_value_points_at_the_commands_help(runner):
+    result = runner.invoke(app, ["classify", str(EXAMPLES / "posts.csv"), "--threshold"])
+    assert one_error_line(result, 2).endswith("requires an argument. (see 'journey classify -h')")
