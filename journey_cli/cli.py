@@ -932,6 +932,21 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     _say(f"Warning: {printable(str(message))}")
 
 
+def _leave_now(code: int) -> None:
+    """Exit without waiting on worker-pool threads: one that was reading from a worker ended mid-write
+    would wait for ever. What exit would release (the pool's named semaphores) is released first."""
+    with contextlib.suppress(Exception):
+        if "multiprocessing" in sys.modules:
+            from multiprocessing import resource_tracker, util
+
+            util._run_finalizers(0)  # the semaphores are unlinked; no thread is joined
+            tracker = getattr(getattr(resource_tracker, "_resource_tracker", None), "_pid", None)
+            if tracker:  # nothing is left for it to clean, only a race to warn about
+                os.kill(tracker, signal.SIGKILL)
+        sys.stderr.flush()
+    os._exit(code)
+
+
 def main() -> None:
     """Console entry point."""
     for name in ("SIGTERM", "SIGHUP"):  # `kill` or a closed terminal: clean up as for Ctrl-C, then go
@@ -944,8 +959,5 @@ def main() -> None:
         app()
     except SystemExit as stop:
         if stop.code in (129, 130, 141, 143):  # a signal, or the reader left: files and workers are seen to
-            # Leave now: a pool thread that was waiting on a worker ended mid-write must not hold up the exit.
-            with contextlib.suppress(Exception):
-                sys.stderr.flush()
-            os._exit(stop.code)
+            _leave_now(stop.code)
         raise

@@ -102,8 +102,10 @@ def _sigint_held() -> Iterator[None]:
 
     Ctrl-C reaches every process of the terminal's group. A worker still starting up would die
     with a traceback, and so would one whose start-up the parent abandoned half-way. So here
-    the signals are noted rather than acted on, and SIGINT is blocked too (a child inherits the
-    mask, and ignores the signal once running); they take effect once the workers are started.
+    the signals are noted rather than acted on, and blocked too: a child inherits the mask, so
+    one being started cannot die before it has read all its start-up data from the parent (the
+    parent would then wait for ever to finish writing it), and unblocks them once running.
+    They take effect here once the workers are started.
     """
     noted: list[int] = []
     numbers = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
@@ -114,12 +116,12 @@ def _sigint_held() -> Iterator[None]:
         return
     blocking = hasattr(signal, "pthread_sigmask")  # not on Windows, where Ctrl-C skips the workers
     if blocking:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_BLOCK, numbers)
     try:
         yield
     finally:
         if blocking:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, numbers)
         for number, handler in previous.items():
             signal.signal(number, handler)
         if noted:
@@ -135,6 +137,9 @@ _worker: dict[str, Any] = {}
 
 def _start_worker(model: JourneyModel, text_column: str, fmt: str, raw: bool, options: dict[str, Any]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # see `_sigint_held`
+    if hasattr(signal, "pthread_sigmask"):  # started with them blocked; a kill now ends this worker as it should
+        kills = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, kills)
     threading.Thread(target=_exit_with_parent, daemon=True).start()
     _worker.update(model=model, text_column=text_column, fmt=fmt, raw=raw, options=options)
 

@@ -255,6 +255,26 @@ def test_kill_and_hangup_keep_the_previous_output(big_posts, mini_model_path, tm
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
 
 
+@pytest.mark.parametrize("after", [0.3, 0.6, 0.9, 1.2])
+def test_a_kill_to_the_whole_group_while_workers_start_ends_at_once(big_posts, mini_model_path, tmp_path, after):
+    # As a service manager stops a job: every process gets SIGTERM, workers still starting included.
+    # A worker that died before reading its start-up data used to leave the parent waiting for ever.
+    out = tmp_path / "out.csv"
+    process = journey(
+        "classify", str(big_posts), "-m", str(mini_model_path), "-o", str(out), "--workers", "2",
+        "--chunk-size", "2000", stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    time.sleep(after)
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        _, stderr = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise AssertionError("journey hung after SIGTERM") from None
+    assert process.returncode in (143, -signal.SIGTERM) and stderr == b"", stderr
+    assert not out.exists() and not any(p.suffix == ".part" for p in tmp_path.iterdir())
+
+
 def test_a_bad_file_in_a_dask_run_leaves_the_output_folder_as_it_was(runner, mini_model_path, tmp_path):
     pytest.importorskip("distributed")
     inputs, out = tmp_path / "in", tmp_path / "out"
