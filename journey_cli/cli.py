@@ -143,10 +143,16 @@ def printable(text: str) -> str:
     retitle the window or write the clipboard, line ends) and undecodable bytes are shown escaped."""
     import unicodedata
 
-    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    text = _as_text(text)
     if text.isprintable():
         return text
     return "".join(repr(c)[1:-1] if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+
+
+def _as_text(text: str) -> str:
+    """Text with undecodable bytes replaced: arguments and file names that are not UTF-8 arrive as
+    surrogates, which can be neither printed nor classified."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _name(path: str | Path) -> str:
@@ -282,7 +288,7 @@ def classify(
         rows = 0
         # closing(): on an error or Ctrl-C here, the workers are stopped at once, not at exit.
         with contextlib.closing(encoded), _output_stream(output) as stream:
-            if add_bom and output_format in (OutputFormat.csv, OutputFormat.tsv):
+            if add_bom:  # csv or tsv: other formats were refused above
                 stream.write(codecs.BOM_UTF8)
             for count, data in encoded:
                 stream.write(data)
@@ -466,8 +472,7 @@ def explain(
 
     with _errors_as_exit_codes():
         model = _load_model(model_path)
-        # Arguments that are not valid UTF-8 arrive with surrogates: make them text that can be printed.
-        texts = [text.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for text in texts]
+        texts = [_as_text(text) for text in texts]
         explained = explain_texts(model, texts, words=words, top_k=top_k)
         for text, per_framework in zip(texts, explained, strict=True):
             rules = stage_rules(model.stages, {f: [e.stage] for f, e in per_framework.items()})
@@ -631,14 +636,14 @@ def report(
     Example: journey classify examples/posts.csv -o labelled.csv && journey report labelled.csv
     """
     from .reading import read_posts
-    from .report import html_report, report_columns, require_plotting, text_report
+    from .report import html_report, pyplot, report_columns, text_report
     from .stages import load_stages
     from .writing import replacing
 
     with _errors_as_exit_codes(), _warnings_as_lines():
         _check_outputs([classified, stages_path], [html_path], stdout=True)
         if html_path is not None:
-            require_plotting()  # before the text report, so a missing matplotlib is not lost under it
+            pyplot()  # before the text report, so a missing matplotlib is not lost under it
         stages = load_stages(stages_path) if stages_path else _load_model(None).stages
         table = read_posts(classified, text_column=text_column, encoding=encoding, delimiter=delimiter)
         frame = table.frame(report_columns(table.columns, stages, table.text_column))
@@ -838,8 +843,6 @@ def _os_problem(error: OSError) -> str:
 
 def _quiet_stdout() -> None:
     """Point stdout at /dev/null so Python's final flush to a closed pipe prints nothing."""
-    import os
-
     with contextlib.suppress(OSError):
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, sys.stdout.fileno())
@@ -879,7 +882,6 @@ def _check_outputs(
 
 def _identity(given: str | Path | None) -> tuple[int, int] | None:
     """(device, inode) of a regular file named by `given` ("-": stdin, "<stdout>": stdout), if there is one."""
-    import os
     import stat
 
     try:

@@ -13,7 +13,7 @@ import pandas as pd
 from sklearn.metrics import confusion_matrix
 
 from .calibration import Probabilities, expected_calibration_error, reliability
-from .errors import DataError, JourneyWarning, missing_extra
+from .errors import DataError, JourneyWarning
 from .model import JourneyModel
 from .scoring import score_stages
 from .stages import Stages
@@ -151,13 +151,9 @@ def format_confusion(confusion: pd.DataFrame) -> str:
 
 def plot_evaluation(evaluations: dict[str, FrameworkEvaluation], path: str | Path) -> None:
     """Draw each framework's confusion matrix and reliability diagram into one PNG."""
-    try:
-        import matplotlib
+    from .report import pyplot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise missing_extra("--plot", "plot") from None
+    plt = pyplot("--plot")
     figure, axes = plt.subplots(len(evaluations), 2, figsize=(13, 5.6 * len(evaluations)), squeeze=False)
     for (left, right), evaluation in zip(axes, evaluations.values(), strict=True):
         confusion = evaluation.confusion()

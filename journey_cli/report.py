@@ -329,16 +329,12 @@ def _png(figure) -> str:  # type: ignore[no-untyped-def]
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def require_plotting() -> None:
-    """Refuse at once, before any work, if the charts cannot be drawn."""
-    _pyplot()
-
-
-def _pyplot():  # type: ignore[no-untyped-def]
+def pyplot(feature: str = "--html"):  # type: ignore[no-untyped-def]
+    """matplotlib's pyplot, drawing to files only; a DataError naming `feature` if it is not installed."""
     try:
         import matplotlib
     except ImportError:
-        raise missing_extra("--html", "plot") from None
+        raise missing_extra(feature, "plot") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -350,7 +346,7 @@ def _funnel_chart(result: StageCounts) -> str | None:
     journey = result.journey
     if not len(journey) or not journey.sum():
         return None
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(8, 0.5 * len(journey) + 0.4))
     counts = journey.to_numpy()
     widest = counts.max()
@@ -371,7 +367,7 @@ def _timeline_chart(frame: pd.DataFrame, result: StageCounts, dates: Dates | Non
     if found is None or len(found[0]) < 2:
         return None
     table, period = found
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(9, 3.5))
     axes.stackplot(table.index.to_timestamp(), table.to_numpy().T, labels=list(table.columns))
     axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize="small", ncols=7, frameon=False)

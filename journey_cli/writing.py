@@ -200,24 +200,25 @@ def write_xlsx(chunks: Iterable[pa.Table], out: BinaryIO, *, raw: bool = False) 
         from openpyxl import Workbook
         from openpyxl.cell import WriteOnlyCell
         from openpyxl.styles import Font
+        from openpyxl.utils import get_column_letter
     except ImportError:
         raise missing_extra("--format xlsx", "xlsx") from None
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("journey")
     bold = Font(bold=True)
     rows = 0
-    changed = {"cut": [0, 0], "removed": [0, 0]}  # cells changed to fit, and the first one's row
+    changed: dict[str, list[int]] = {"cut": [], "removed": []}  # the rows of cells changed to fit
 
     def cell(value: str | float | None, row: int, font: Font | None = None) -> WriteOnlyCell | float | None:
         if not isinstance(value, str):
             return value  # a number, or None for an empty cell
         fitted = _NOT_XML.sub("", value)
         if fitted != value:
-            _count(changed["removed"], row)
+            changed["removed"].append(row)
         if len(fitted) > XLSX_MAX_CHARACTERS // 2 and len(fitted.encode("utf-16-le")) > 2 * XLSX_MAX_CHARACTERS:
             # Excel counts UTF-16 units (an emoji is two); never keep half of one.
             fitted = fitted.encode("utf-16-le")[: 2 * XLSX_MAX_CHARACTERS].decode("utf-16-le", "ignore")
-            _count(changed["cut"], row)
+            changed["cut"].append(row)
         written = WriteOnlyCell(sheet, fitted)
         written.data_type = "s"  # text, never a formula
         if font is not None:
@@ -232,7 +233,7 @@ def write_xlsx(chunks: Iterable[pa.Table], out: BinaryIO, *, raw: bool = False) 
                 for number, (name, column) in enumerate(zip(names, columns, strict=True), start=1):
                     sample = pc.max(pc.utf8_length(column[:1000].cast(pa.string()))).as_py() if len(column) else 0
                     width = min(max(len(name), sample or 0) + 2, 60)
-                    sheet.column_dimensions[_column_letter(number)].width = width
+                    sheet.column_dimensions[get_column_letter(number)].width = width
                 sheet.freeze_panes = "A2"
                 sheet.append([cell(name, 1, bold) for name in names])
             if rows + len(chunk) >= XLSX_MAX_ROWS:
@@ -244,15 +245,16 @@ def write_xlsx(chunks: Iterable[pa.Table], out: BinaryIO, *, raw: bool = False) 
         with contextlib.suppress(Exception):
             sheet.close()  # so that openpyxl's row writer does not complain at exit about a file gone
         raise
-    for what, (cells, first) in changed.items():
-        if cells:
+    for what, rows_changed in changed.items():
+        if rows_changed:
             problem = (
                 f"longer than Excel's {XLSX_MAX_CHARACTERS:,} characters were cut"
                 if what == "cut"
                 else "held control characters an xlsx file cannot store, which were removed"
             )
+            first = rows_changed[0]
             warnings.warn(
-                f"{cells:,} cell(s) {problem}, the first on row {first:,}; --format csv keeps them whole",
+                f"{len(rows_changed):,} cell(s) {problem}, the first on row {first:,}; --format csv keeps them whole",
                 JourneyWarning,
                 stacklevel=2,
             )
@@ -263,12 +265,6 @@ def write_xlsx(chunks: Iterable[pa.Table], out: BinaryIO, *, raw: bool = False) 
         built.seek(0)
         shutil.copyfileobj(built, out)
     return rows
-
-
-def _count(tally: list[int], row: int) -> None:
-    """One more changed cell; the first one's row is kept."""
-    tally[0] += 1
-    tally[1] = tally[1] or row
 
 
 def _is_number(kind: pa.DataType) -> bool:
@@ -285,11 +281,3 @@ def _text_column(column: pa.Array | pa.ChunkedArray, raw: bool) -> pa.Array:
         column = column.cast(pa.string())
     column = pc.fill_null(column, "")
     return column if raw else neutralise(column)
-
-
-def _column_letter(number: int) -> str:
-    letters = ""
-    while number:
-        number, remainder = divmod(number - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
