@@ -196,28 +196,32 @@ def test_a_control_character_is_one_error_line_with_its_place(runner, tmp_path, 
     )
 
 
-def test_a_framework_given_twice_is_refused_at_the_second():
-    # YAML itself keeps the last one, so a copy-paste slip would silently lose a whole framework.
+@pytest.mark.parametrize(
+    ("key", "first", "before", "added"),
+    [
+        # YAML itself keeps the last one, so a copy-paste slip would silently lose a whole framework.
+        (
+            "social",
+            "social:",
+            "crosswalk:",
+            ["  social:\n", "    name: Ours\n", "    description: d\n", "    stages: []\n"],
+        ),
+        (
+            "name",
+            "name: Research",
+            "description: The author has chosen a course of action and explores options in general.",
+            ["        name: Looking around\n"],
+        ),
+    ],
+)
+def test_a_key_given_twice_is_refused_at_the_second(key, first, before, added):
     lines = bundled_lines()
-    first = line_of(lines, "social:")
-    second = line_of(lines, "crosswalk:")
-    lines[second - 1 : second - 1] = ["  social:\n", "    name: Ours\n", "    description: d\n", "    stages: []\n"]
+    first_line, second_line = line_of(lines, first), line_of(lines, before)
+    lines[second_line - 1 : second_line - 1] = added
     with pytest.raises(StagesError) as error:
         parse_stages("".join(lines), source="stages.yaml")
     assert str(error.value) == (
-        f"stages.yaml line {second}: 'social' appears twice in this mapping (first at line {first});"
-        " rename or remove one"
-    )
-
-
-def test_a_field_given_twice_in_one_stage_is_refused_at_the_second():
-    lines = bundled_lines()
-    first = line_of(lines, "name: Research")
-    lines.insert(first, "        name: Looking around\n")
-    with pytest.raises(StagesError) as error:
-        parse_stages("".join(lines), source="stages.yaml")
-    assert str(error.value) == (
-        f"stages.yaml line {first + 1}: 'name' appears twice in this mapping (first at line {first});"
+        f"stages.yaml line {second_line}: '{key}' appears twice in this mapping (first at line {first_line});"
         " rename or remove one"
     )
 
