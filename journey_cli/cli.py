@@ -12,7 +12,7 @@ import sys
 import time
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import typer
 from typer.core import TyperGroup
@@ -20,17 +20,18 @@ from typer.core import TyperGroup
 from .errors import JourneyError
 
 # Click's exception classes, found through typer's public BadParameter (typer may vendor Click).
-_UsageError = next(kind for kind in typer.BadParameter.__mro__ if kind.__name__ == "UsageError")
+_UsageError: type[Any] = next(kind for kind in typer.BadParameter.__mro__ if kind.__name__ == "UsageError")
 
 
 class _OneLineUsageErrors(TyperGroup):
     """Usage errors as one `Error:` line on stderr and exit 2, instead of Click's three-line block."""
 
-    def main(self, *args, standalone_mode: bool = True, **kwargs):  # type: ignore[no-untyped-def, override]
-        if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("standalone_mode", True):
+            return super().main(*args, **kwargs)
+        kwargs["standalone_mode"] = False
         try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            code = super().main(*args, **kwargs)
         except _UsageError as error:
             if type(error).__name__ == "NoArgsIsHelpError":  # `journey` alone: show the help
                 error.show()
@@ -467,6 +468,8 @@ def explain(
     \b
     Example: journey explain "@united lost my bag again, I want a refund"
     """
+    import numpy as np
+
     from .explain import explain_texts
     from .rules import stage_rules
 
@@ -475,9 +478,9 @@ def explain(
         texts = [_as_text(text) for text in texts]
         explained = explain_texts(model, texts, words=words, top_k=top_k)
         for text, per_framework in zip(texts, explained, strict=True):
-            rules = stage_rules(model.stages, {f: [e.stage] for f, e in per_framework.items()})
+            rules = stage_rules(model.stages, {f: np.array([e.stage]) for f, e in per_framework.items()})
             if as_json:
-                record = {"text": text}
+                record: dict[str, Any] = {"text": text}
                 for framework_id, e in per_framework.items():
                     record[framework_id] = {
                         "stage": e.stage,
@@ -815,7 +818,7 @@ class _errors_as_exit_codes:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind, error, trace) -> bool:  # type: ignore[no-untyped-def]
+    def __exit__(self, kind, error, trace) -> Literal[False]:  # type: ignore[no-untyped-def]
         if isinstance(error, JourneyError):
             _say(f"Error: {printable(str(error))}")
             raise typer.Exit(1)
@@ -865,7 +868,8 @@ def _check_outputs(
         inputs = [*inputs, user_model_path()]
     read = {identity: given for given in inputs if (identity := _identity(given)) is not None}
     written: set[object] = set()
-    for output in [*(["<stdout>"] if stdout else []), *(o for o in outputs if o is not None)]:
+    given_outputs: list[str | Path] = [*(["<stdout>"] if stdout else []), *(o for o in outputs if o is not None)]
+    for output in given_outputs:
         if output != "<stdout>":
             check_writable(Path(output))
         identity = _identity(output)
@@ -941,7 +945,9 @@ def _leave_now(code: int) -> None:
         if "multiprocessing" in sys.modules:
             from multiprocessing import resource_tracker, util
 
-            util._run_finalizers(0)  # the semaphores are unlinked; no thread is joined
+            # Private, as no public call runs the finalizers without joining threads: the semaphores are
+            # unlinked and no thread is joined.
+            util._run_finalizers(0)  # type: ignore[attr-defined]
             tracker = getattr(getattr(resource_tracker, "_resource_tracker", None), "_pid", None)
             if tracker:  # nothing is left for it to clean, only a race to warn about
                 os.kill(tracker, signal.SIGKILL)

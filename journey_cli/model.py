@@ -326,8 +326,8 @@ def load_model(path: str | Path | None = None) -> JourneyModel:
             raise ModelError(f"{path}: the {framework_id} weights do not match the vocabulary; the file is damaged")
     stages = parse_stages(stages_yaml, source=f"stages inside {path}")
     for framework_id, framework in stages.frameworks.items():  # every framework needs its weights, and
-        head = heads.get(framework_id)  # each weight row a stage of it, or classify could not say a stage
-        if head is None or not set(head.classes) <= set(framework.stage_ids):
+        weights = heads.get(framework_id)  # each weight row a stage of it, or classify could not say a stage
+        if weights is None or not set(weights.classes) <= set(framework.stage_ids):
             raise ModelError(f"{path}: it has no weights for the {framework_id} stages it names; {_RETRAIN}")
     model = JourneyModel(
         vocabulary=vocabulary,
@@ -442,7 +442,7 @@ def _check_format(schema: dict[str, Any], path: Path) -> None:
     """Refuse, from the schema alone, a skops file that is not a model of this journey's format."""
     content = schema.get("content") if _is_node(schema, "DictNode", "dict") else None
     format_node = content.get("format") if isinstance(content, dict) else None
-    if not _is_node(format_node, "JsonNode") or format_node.get("is_json") is not True:
+    if format_node is None or not _is_node(format_node, "JsonNode") or format_node.get("is_json") is not True:
         what = _type_name(schema)
         shown = "a dict" if what == "dict" else f"an object of type {what}"
         raise ModelError(f"{path} is a skops file of {shown}, not a journey model; {_ONLY_JOURNEY_MODELS}")

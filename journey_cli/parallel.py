@@ -12,14 +12,17 @@ import os
 import signal
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Generator, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from .classify import classify_table
 from .model import JourneyModel
 from .writing import encode_chunk
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 
 def default_workers() -> int:
@@ -39,7 +42,7 @@ def classify_encoded(
     raw: bool = False,
     workers: int = 1,
     **options: Any,
-) -> Iterator[tuple[int, bytes | memoryview]]:
+) -> Generator[tuple[int, bytes | memoryview]]:
     """Each chunk classified and encoded in `fmt` (the first with the header), as (rows, bytes), in order.
 
     The first chunk is done here; worker processes start only if a second chunk follows, so a
@@ -65,7 +68,7 @@ def classify_encoded(
     # "spawn": forking a process whose Arrow thread pools are running can deadlock the child.
     setup = (model, text_column, fmt, raw, options)
     pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker, initargs=setup)
-    pending: deque = deque()
+    pending: deque[tuple[int, Future[pa.Table]]] = deque()
     try:
         for chunk in rest:
             with _sigint_held():  # a worker may start here

@@ -8,7 +8,7 @@ import difflib
 import io
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -192,7 +192,7 @@ def _inspect(
     return delimiter, header, codec, encoding, sample
 
 
-def _chunks(open_reader, stream, reopen, name: str, encoding: str, chunk_size: int) -> Iterator[pa.Table]:  # type: ignore[no-untyped-def]
+def _chunks(open_reader, stream, reopen, name: str, encoding: str, chunk_size: int) -> Generator[pa.Table]:  # type: ignore[no-untyped-def]
     """The rows in tables of at most `chunk_size` rows; one empty table if there are none.
 
     Each table is handed on only once the next has been read, and the last only once the whole

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Literal
 
 import pandas as pd
 
@@ -132,7 +133,7 @@ def read_dates(frame: pd.DataFrame) -> Dates | None:
     sample = filled.head(1000)
     epoch = sample.str.fullmatch(r"\d{10}(\.\d*)?|\d{13}")
     if epoch.mean() >= 0.5:  # seconds or milliseconds since 1970
-        unit = "ms" if len(sample[epoch].iloc[0]) == 13 else "s"
+        unit: Literal["ms", "s"] = "ms" if len(sample[epoch].iloc[0]) == 13 else "s"
         dates = pd.to_datetime(pd.to_numeric(raw, errors="coerce"), unit=unit, utc=True, errors="coerce")
     else:
         dates = _read_in_best_format(raw, sample, column)
@@ -369,7 +370,7 @@ def _timeline_chart(frame: pd.DataFrame, result: StageCounts, dates: Dates | Non
     table, period = found
     plt = pyplot()
     figure, axes = plt.subplots(figsize=(9, 3.5))
-    axes.stackplot(table.index.to_timestamp(), table.to_numpy().T, labels=list(table.columns))
+    axes.stackplot(pd.PeriodIndex(table.index).to_timestamp(), table.to_numpy().T, labels=list(table.columns))
     axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize="small", ncols=7, frameon=False)
     axes.set_ylabel(f"posts per {period}")
     axes.spines[["top", "right"]].set_visible(False)

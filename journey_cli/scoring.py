@@ -9,7 +9,9 @@ import numpy as np
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
 
-def score_stages(truth: Sequence[str], predicted: Sequence[str], stage_ids: Sequence[str]) -> dict[str, Any]:
+def score_stages(
+    truth: Sequence[str] | np.ndarray, predicted: Sequence[str] | np.ndarray, stage_ids: Sequence[str]
+) -> dict[str, Any]:
     """Per-stage precision/recall/F1/support, macro and weighted F1, and accuracy.
 
     Macro-F1 averages over the stages that occur in `truth` or `predicted`, `none` included, so a

@@ -198,7 +198,7 @@ def parse_stages(text: str, source: str = "stages") -> Stages:
     if len(text) > MAX_CHARACTERS:
         raise StagesError(f"{source}: larger than 1 MB; a stages file is about 10 KB, so check this is the right file")
     node, document = _read_yaml(text, source)
-    if not isinstance(document, dict):
+    if node is None or not isinstance(document, dict):
         raise StagesError(f"{source}: expected a mapping with a 'frameworks' key at the top")
     try:
         stages = Stages.model_validate(document)
@@ -290,11 +290,11 @@ class _GuardedLoader(yaml.SafeLoader):
         self._aliased = False
 
     def get_event(self) -> yaml.Event:
-        event = super().get_event()
+        event: yaml.Event = super().get_event()  # type: ignore[no-untyped-call]  # PyYAML's stubs leave it untyped
         self._check(event)
         return event
 
-    def compose_mapping_node(self, anchor: str | None) -> yaml.MappingNode:
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:  # PyYAML's stubs name the wrong type
         node = super().compose_mapping_node(anchor)
         # Checked on the composed node, before merge keys (<<) copy in keys that a mapping may override.
         seen: dict[tuple[str, str], yaml.Node] = {}
@@ -322,10 +322,11 @@ class _GuardedLoader(yaml.SafeLoader):
             ) from None
 
     def _check(self, event: yaml.Event) -> None:
+        assert event.start_mark is not None  # the loader reads text, so every event has a place
         where = f"{self._source} line {event.start_mark.line + 1}"
         if isinstance(event, yaml.DocumentStartEvent):
             self._anchors = {}
-        elif isinstance(event, yaml.AliasEvent):
+        elif isinstance(event, yaml.AliasEvent) and event.anchor is not None:
             anchor = self._anchors.get(event.anchor)
             if anchor is None:
                 return  # the composer reports an undefined alias, with its line
@@ -446,12 +447,12 @@ class _KnownStages:
     """What a reference may name. Where a file's own ids are broken, nothing is said about references
     to them, so that one misspelt id is reported once, not again at every place that names it."""
 
-    stage_ids: dict[Any, list[str] | None]
+    stage_ids: dict[Any, list[Any] | None]
     all_frameworks_known: bool
 
     @classmethod
     def of(cls, frameworks: dict[Any, Any]) -> _KnownStages:
-        stage_ids: dict[Any, list[str] | None] = {}
+        stage_ids: dict[Any, list[Any] | None] = {}
         for f_id, framework in frameworks.items():
             ids = [stage.get("id") if isinstance(stage, dict) else None for stage in _items(framework, "stages")]
             readable = all(_is_identifier(i) for i in ids) and len(set(ids)) == len(ids)
@@ -489,7 +490,7 @@ def _reference_problems(document: Any) -> list[tuple[_Location, str]]:
             for r_index, conditional in enumerate(_items(stage, "rules_when")):
                 when = conditional.get("when") if isinstance(conditional, dict) else None
                 for other, other_stage in when.items() if isinstance(when, dict) else ():
-                    place = ("frameworks", f_id, "stages", s_index, "rules_when", r_index, "when", other)
+                    place: _Location = ("frameworks", f_id, "stages", s_index, "rules_when", r_index, "when", other)
                     problems += known.unknown(other, other_stage, place)
     for c_index, crosswalk in enumerate(_items(document, "crosswalk")):
         pair = _items(crosswalk, "frameworks")

@@ -268,7 +268,7 @@ def choose_decoding(oof: OutOfFold, stages: Stages) -> tuple[dict[str, Any], dic
     temperatures = {}
     for framework_id, probabilities in oof.probabilities.items():
         rows = oof.labelled(framework_id)
-        fitted = fit_temperature(probabilities[rows], oof.table[framework_id][rows])
+        fitted = fit_temperature(probabilities[rows], oof.table[framework_id][rows].to_numpy())
         temperatures[framework_id] = round(max(MIN_TEMPERATURE, fitted), 4)
     comparison = {}
     for joint in (False, True):
@@ -298,7 +298,9 @@ def choose_decoding(oof: OutOfFold, stages: Stages) -> tuple[dict[str, Any], dic
     return settings, decoded
 
 
-def _decode_at(oof: OutOfFold, stages: Stages, temperatures: dict[str, float], joint: bool, threshold: float):
+def _decode_at(
+    oof: OutOfFold, stages: Stages, temperatures: dict[str, float], joint: bool, threshold: float
+) -> dict[str, Decoded]:
     thresholds = dict.fromkeys(oof.probabilities, float(threshold))
     return decode(oof.probabilities, stages, temperatures=temperatures, thresholds=thresholds, joint=joint)
 

@@ -20,12 +20,15 @@ import tempfile
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import IO, TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import DataError, JourneyWarning, missing_extra
+
+if TYPE_CHECKING:
+    from openpyxl.cell.cell import Cell
 
 FORMATS = ("csv", "tsv", "jsonl")
 
@@ -35,7 +38,7 @@ _LINE_SEPARATORS = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
 PLAIN_NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 
 
-def write_table(chunks: Iterable[pa.Table], out: BinaryIO, fmt: str = "csv", *, raw: bool = False) -> int:
+def write_table(chunks: Iterable[pa.Table], out: IO[bytes], fmt: str = "csv", *, raw: bool = False) -> int:
     """Write the chunks one after the other as one UTF-8 table; returns the number of rows written."""
     if fmt not in FORMATS:
         raise DataError(f"unknown format '{fmt}'; choose one of {', '.join(FORMATS)}")
@@ -110,7 +113,7 @@ def _data(lines: pa.Array) -> memoryview:
 
 
 @contextlib.contextmanager
-def replacing(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
+def replacing(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[Any]]:
     """Open a temporary file beside `path`; it replaces `path` only if the block finishes.
 
     A crash, Ctrl-C or full disk part-way leaves whatever was at `path` before untouched. A file
@@ -186,7 +189,7 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 """Characters XML 1.0, and so an xlsx file, cannot hold (openpyxl checks only the first group)."""
 
 
-def write_xlsx(chunks: Iterable[pa.Table], out: BinaryIO, *, raw: bool = False) -> int:
+def write_xlsx(chunks: Iterable[pa.Table], out: IO[bytes], *, raw: bool = False) -> int:
     """Write the chunks as one Excel sheet: a bold, frozen header and columns sized to their text.
 
     Numeric columns (the confidences) are numbers, to sort, average and format; every other cell
@@ -209,7 +212,7 @@ def write_xlsx(chunks: Iterable[pa.Table], out: BinaryIO, *, raw: bool = False) 
     rows = 0
     changed: dict[str, list[int]] = {"cut": [], "removed": []}  # the rows of cells changed to fit
 
-    def cell(value: str | float | None, row: int, font: Font | None = None) -> WriteOnlyCell | float | None:
+    def cell(value: str | float | None, row: int, font: Font | None = None) -> Cell | float | None:
         if not isinstance(value, str):
             return value  # a number, or None for an empty cell
         fitted = _NOT_XML.sub("", value)

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import venv
 import zipfile
 from pathlib import Path
@@ -63,11 +64,29 @@ def test_the_wheel_holds_exactly_the_package_modules_and_its_data(wheel):
     assert sorted(package) == sorted(modules + DATA_FILES)
 
 
+def borrow_the_running_libraries(python: Path) -> None:
+    """Let a new environment import the libraries this interpreter has, with no download.
+
+    `system_site_packages=True` would lend the base interpreter's packages, which in a virtual environment
+    are not the ones the tests run with. A .pth file adds this interpreter's own site folders instead; they
+    come after the new environment's site-packages, so journey is still imported from the wheel, and the
+    .pth files inside them (such as an editable install's path to the checkout) are not read.
+    """
+    site_packages = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True, env=CLEAN_ENVIRONMENT,
+    ).stdout.strip()  # fmt: skip
+    folders = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    folders.update(path for path in sys.path if Path(path).name in ("site-packages", "dist-packages"))
+    lines = [folder for folder in sorted(folders) if Path(folder).is_dir()]
+    (Path(site_packages) / "borrowed_libraries.pth").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def test_the_installed_wheel_classifies_the_example_outside_the_source_tree(wheel, tmp_path):
-    # The environment borrows this one's libraries (no download), but journey comes from the wheel.
     environment = tmp_path / "env"
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(environment)
+    venv.EnvBuilder(with_pip=False).create(environment)
     python = environment / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    borrow_the_running_libraries(python)
     install = [str(python), "-m", "pip", "install", "--no-deps", "--force-reinstall", "-q", str(wheel)]
     subprocess.run(install, check=True, capture_output=True, timeout=600, env=CLEAN_ENVIRONMENT)
     posts = tmp_path / "posts.csv"

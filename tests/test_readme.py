@@ -73,3 +73,11 @@ def test_readme_python_example_runs_and_prints_what_it_shows(code, shown, tmp_pa
     assert result.returncode == 0, result.stderr
     if shown:
         assert result.stdout == shown
+
+
+def test_ci_runs_the_readmes_two_set_up_commands_word_for_word():
+    (setup,) = re.findall(r"## Set up\n.*?```\n(.*?)```", README, re.S)
+    commands = setup.strip().splitlines()
+    assert len(commands) == 2, "the README promises two set-up commands"
+    ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert [line for line in ci_lines if line in commands] == commands
