@@ -34,7 +34,7 @@ def realism(corpus: pd.DataFrame, real: pd.DataFrame, folds: int = 5) -> tuple[f
     features = FeatureUnion(
         [
             ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=False, min_df=2)),
-            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=False, min_df=3)),
+            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=False)),
         ]
     )
     separator = Pipeline([("features", features), ("classifier", LogisticRegression(C=4.0, max_iter=3000))])

@@ -12,7 +12,7 @@ from .errors import DataError
 from .model import JourneyModel
 from .rules import stage_rules
 from .stages import Stages
-from .text import as_text_array, normalise_texts
+from .text import as_text_array, foreign_posts, normalise_texts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,7 +58,8 @@ def classify_results(
             if top_k:
                 extra[f"{framework_id}_next"] = [e[framework_id].alternatives_text() for e in explained]
     else:
-        decoded = model.decide(normalise_texts(texts), thresholds)
+        normalised = normalise_texts(texts)
+        decoded = model.decide(normalised, thresholds, foreign=foreign_posts(texts, normalised))
         decided = {f: (d.stages, d.confidences) for f, d in decoded.items()}
     rules = stage_rules(stages, {f: stage_ids for f, (stage_ids, _) in decided.items()})
     columns: dict[str, pa.Array] = {}

@@ -405,6 +405,14 @@ def train(
     ] = None,
     text_column: TextColumnOption = None,
     folds: Annotated[int, typer.Option(min=2, max=20, help="Cross-validation folds for the reported scores.")] = 5,
+    mix: Annotated[
+        str,
+        typer.Option(
+            metavar="MIX",
+            help="Your stream's share of each stage: typical (a care team's stream, ~40% none), labelled "
+            "(as in LABELLED), or stage=share pairs, e.g. none=50,post_purchase=30,...",
+        ),
+    ] = "typical",
     encoding: EncodingOption = "utf-8-sig",
     delimiter: DelimiterOption = None,
 ) -> None:
@@ -421,7 +429,7 @@ def train(
     from .reading import read_posts
     from .scoring import format_scores
     from .stages import load_stages
-    from .training import train_model
+    from .training import parse_mix, train_model
 
     with _errors_as_exit_codes():
         target = output or user_model_path()
@@ -430,7 +438,9 @@ def train(
         _check_outputs([labelled, stages_path], [target], stdout=False, model=False)
         stages = load_stages(stages_path)
         table = read_posts(labelled, text_column=text_column, encoding=encoding, delimiter=delimiter)
-        model = train_model(table.frame(), stages, text_column=table.text_column, folds=folds, progress=_say)
+        model = train_model(
+            table.frame(), stages, text_column=table.text_column, folds=folds, mix=parse_mix(mix, stages), progress=_say
+        )
         for framework_id, scores in model.metadata["cv"]["scores"].items():
             threshold = scores["threshold"]
             none = f"none below confidence {threshold:.3f}" if threshold > 0 else "none only where likeliest"

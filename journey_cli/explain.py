@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from .model import JourneyModel
-from .text import as_text_array, normalise_texts
+from .text import as_text_array, blank_posts, foreign_posts, normalise_texts
 
 _SHOWN = {"_user_": "@user", "_url_": "<link>"}
 
@@ -46,11 +46,13 @@ def explain_texts(
     thresholds: dict[str, float] | None = None,
 ) -> list[dict[str, Explanation]]:
     """For every text, per framework: its stage, the `words` strongest pushes and `top_k` runners-up."""
-    normalised = normalise_texts(as_text_array(texts))
-    decoded = model.decide(normalised, thresholds)
+    texts = as_text_array(texts)
+    normalised = normalise_texts(texts)
+    foreign = foreign_posts(texts, normalised)
+    decoded = model.decide(normalised, thresholds, foreign=foreign)
     counts = model.counts(normalised)
     starts = np.searchsorted(counts.rows, np.arange(len(normalised) + 1))
-    filled = [bool(text) for text in normalised.to_pylist()]
+    filled = ~blank_posts(normalised) & ~foreign  # posts the model read
     explanations: list[dict[str, Explanation]] = [{} for _ in range(len(normalised))]
     for framework_id, result in decoded.items():
         head = model.heads[framework_id]

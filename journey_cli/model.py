@@ -30,14 +30,13 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .calibration import Probabilities
 from .decoding import Decoded, decode
 from .errors import JourneyWarning, ModelError
 from .features import Counts, count_features
 from .stages import NONE, Stages, parse_stages
-from .text import normalise_texts
+from .text import as_text_array, blank_posts, foreign_posts, normalise_texts
 from .writing import replacing
 
 MODEL_FORMAT = "journey-model/2"
@@ -113,7 +112,7 @@ class JourneyModel:
     def probabilities_of(self, normalised: pa.Array, blank: np.ndarray | None = None) -> dict[str, Probabilities]:
         """`raw_probabilities` of texts already normalised (`blank`: which are empty, if known)."""
         counts = self.counts(normalised)
-        blank = _blank(normalised) if blank is None else blank
+        blank = blank_posts(normalised) if blank is None else blank
         results = {}
         # Frameworks trained on the same posts share their IDF: their TF-IDF features are
         # computed once and their weights applied in one pass.
@@ -145,16 +144,21 @@ class JourneyModel:
 
     def predict(self, texts: Any, thresholds: dict[str, float] | None = None) -> dict[str, Decoded]:
         """Stage and confidence per framework for every text, decoded as the model was tuned to."""
-        return self.decide(normalise_texts(texts), thresholds)
+        texts = as_text_array(texts)
+        normalised = normalise_texts(texts)
+        return self.decide(normalised, thresholds, foreign=foreign_posts(texts, normalised))
 
-    def decide(self, normalised: pa.Array, thresholds: dict[str, float] | None = None) -> dict[str, Decoded]:
-        """`predict` for texts already normalised.
+    def decide(
+        self, normalised: pa.Array, thresholds: dict[str, float] | None = None, *, foreign: np.ndarray | None = None
+    ) -> dict[str, Decoded]:
+        """`predict` for texts already normalised; `foreign` marks posts not in the model's language.
 
         Probabilities are calibrated with the temperature fitted in training; linked frameworks
         are decided jointly if that scored better; a stage under the framework's threshold
-        becomes `none`. An empty post always gets `none` with confidence 1.
+        becomes `none`. A post with no words always gets `none` with confidence 1, and a post in
+        another language `none` with confidence 0: the model cannot read it, so a person should.
         """
-        blank = _blank(normalised)
+        blank = blank_posts(normalised)
         decoded = decode(
             self.probabilities_of(normalised, blank),
             self.stages,
@@ -165,6 +169,9 @@ class JourneyModel:
         for result in decoded.values():
             result.stages[blank] = NONE
             result.confidences[blank] = 1.0
+            if foreign is not None:
+                result.stages[foreign] = NONE
+                result.confidences[foreign] = 0.0
         return decoded
 
     def check_stages(self, stages: Stages) -> None:
@@ -175,10 +182,6 @@ class JourneyModel:
                 f"({_stage_differences(self.stages, stages)}); retrain it with "
                 "`journey train LABELLED.csv --stages FILE`, or drop --stages to use the stages saved in the model"
             )
-
-
-def _blank(normalised: pa.Array) -> np.ndarray:
-    return pc.equal(pc.binary_length(normalised), 0).to_numpy(zero_copy_only=False)
 
 
 def _stage_differences(model_stages: Stages, file_stages: Stages) -> str:

@@ -15,11 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from sklearn.base import clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import LeaveOneGroupOut, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from .calibration import Probabilities, expected_calibration_error, fit_temperature
@@ -29,7 +28,7 @@ from .features import documents
 from .model import JourneyModel, LinearHead
 from .scoring import score_stages
 from .stages import NONE, Stages, load_stages
-from .text import normalise_texts
+from .text import MODEL_LANGUAGE, blank_posts, normalise_texts
 
 MIN_TEMPERATURE = 1.0
 """Calibration may soften a model's probabilities but never sharpen them. Cross-validation on a
@@ -38,6 +37,93 @@ temperature fitted there (about 0.7 on the bundled corpus) makes confidences ove
 real-world accuracy: on the real posts of the development set the calibration error was 0.12
 to 0.16 with it and 0.08 to 0.10 without."""
 THRESHOLD_GRID = np.round(np.arange(0.0, 0.951, 0.025), 3)
+
+TYPICAL_STREAM = {
+    "lifecycle": {
+        "none": 0.40, "service": 0.28, "consumption": 0.18, "transaction": 0.05,
+        "evaluation": 0.04, "awareness": 0.03, "realisation": 0.02,
+    },
+    "social": {
+        "none": 0.40, "post_purchase": 0.38, "advocacy": 0.10, "selection": 0.05,
+        "research": 0.03, "validation": 0.025, "pain_point": 0.015,
+    },
+}  # fmt: skip
+"""The share of each stage in a typical stream a care or social team exports, for the bundled
+frameworks: about 40% of posts are on no journey, most of the rest are customers after buying,
+and each pre-purchase stage is a few percent (measured on real public streams of tweets to
+brands, brand chatter and reviews). A model is trained with every stage weighted alike, so that
+rare stages are learnt; its probabilities are then moved to this mix, so that a confidence means
+what it says on a real stream, not on a corpus with far more pre-purchase posts."""
+
+
+def stream_mix(
+    stages: Stages, labelled: pd.DataFrame, mix: str | dict[str, dict[str, float]] = "typical"
+) -> dict[str, dict[str, float]]:
+    """Each framework's expected share of every stage in the stream the model will classify.
+
+    `mix` is "typical" (`TYPICAL_STREAM` for the bundled frameworks; a framework it does not know
+    keeps the mix of its labelled posts), "labelled" (the mix of the labelled posts, as if they
+    were a sample of the stream), or shares per framework and stage. Shares are made to sum to one.
+    """
+    shares = {}
+    for framework_id, framework in stages.frameworks.items():
+        if framework_id not in labelled:
+            continue
+        labels = labelled[framework_id][labelled[framework_id] != ""]
+        counted = {str(stage): float(share) for stage, share in labels.value_counts(normalize=True).items()}
+        if isinstance(mix, dict):
+            given = mix.get(framework_id, counted)
+        elif mix == "typical":
+            typical = TYPICAL_STREAM.get(framework_id, {})
+            given = typical if set(typical) == set(framework.stage_ids) else counted
+        elif mix == "labelled":
+            given = counted
+        else:
+            raise DataError(f"unknown mix {mix!r}; say typical, labelled, or stage=share pairs")
+        unknown = sorted(set(given) - set(framework.stage_ids))
+        if unknown:
+            known = ", ".join(framework.stage_ids)
+            raise DataError(f"{framework_id}: {', '.join(unknown)} in the mix are not stages; stages are {known}")
+        present = [s for s in framework.stage_ids if s in set(labels)]
+        total = sum(float(given.get(s, 0.0)) for s in present)
+        if total <= 0 or any(float(given.get(s, 0.0)) <= 0 for s in present):
+            missing = [s for s in present if float(given.get(s, 0.0)) <= 0]
+            raise DataError(f"{framework_id}: the mix leaves out {', '.join(missing)}; give each labelled stage one")
+        shares[framework_id] = {s: round(float(given[s]) / total, 6) for s in present}
+    return shares
+
+
+def parse_mix(text: str, stages: Stages) -> str | dict[str, dict[str, float]]:
+    """`typical`, `labelled`, or `stage=share` pairs separated by commas ("none=40,post_purchase=35,...").
+
+    Shares may be fractions or percentages; a stage id found in several frameworks (`none`) counts
+    for each of them.
+    """
+    if text in ("typical", "labelled"):
+        return text
+    mix: dict[str, dict[str, float]] = {}
+    for pair in filter(None, (part.strip() for part in text.split(","))):
+        stage_id, _, share = pair.partition("=")
+        try:
+            value = float(share)
+        except ValueError:
+            raise DataError(
+                f"mix: {pair!r} is not stage=share; say typical, labelled, or e.g. none=40,service=30"
+            ) from None
+        owners = [f for f, framework in stages.frameworks.items() if stage_id.strip() in framework.stage_ids]
+        if not owners:
+            raise DataError(f"mix: {stage_id.strip()!r} is no stage of {', '.join(stages.framework_ids)}")
+        for framework_id in owners:
+            mix.setdefault(framework_id, {})[stage_id.strip()] = value
+    return mix
+
+
+def shift_to_mix(probabilities: Probabilities, shares: dict[str, float]) -> Probabilities:
+    """Probabilities of a model trained with stages weighted alike, moved to a stream with these shares."""
+    weights = np.array([shares[c] for c in probabilities.columns])
+    values = probabilities.values * weights
+    totals = values.sum(axis=1, keepdims=True)
+    return Probabilities(probabilities.columns, np.divide(values, totals, out=np.zeros_like(values), where=totals > 0))
 
 
 def build_pipeline() -> Pipeline:
@@ -157,6 +243,7 @@ def cross_validate(
     *,
     folds: int = 5,
     pipeline: Pipeline | None = None,
+    groups: np.ndarray | None = None,
     progress: Callable[[str], None] = lambda message: None,
 ) -> OutOfFold:
     """Out-of-fold probabilities from `folds` stratified splits, the same splits for every framework.
@@ -164,11 +251,13 @@ def cross_validate(
     Each fold trains one pipeline per framework on the training posts labelled in it, and
     predicts every held-out post, so that frameworks can also be decided jointly. The default
     pipeline is fed each post's grams; another `pipeline` (benchmarks pass some) its normalised text.
+    With `groups` (one value per row of `table`, such as its channel), each group is held out in
+    turn instead: every post is predicted by a model that saw nothing of its group.
     """
     normalised = normalise_texts(pa.array(table["text"].tolist(), pa.string()))
-    filled = pc.greater(pc.binary_length(normalised), 0)
-    table = table[filled.to_numpy(zero_copy_only=False)]
-    normalised = normalised.filter(filled)
+    kept = ~blank_posts(normalised)  # posts with no words are `none` by rule, not by the model
+    table = table[kept]
+    normalised = normalised.filter(pa.array(kept))
     texts = np.empty(len(table), dtype=object)
     for row, value in enumerate(documents(normalised) if pipeline is None else normalised.to_pylist()):
         texts[row] = value  # one by one: numpy would read a list of gram lists as a 2-d array
@@ -176,12 +265,15 @@ def cross_validate(
     for framework_id in frameworks:
         _check_enough(framework_id, table.loc[table[framework_id] != "", framework_id].to_numpy(), folds)
     strata = table[frameworks[0]].to_numpy()
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
     probabilities = {}
-    with warnings.catch_warnings():
-        # Rows left unlabelled in the first framework may be fewer than the folds; that is fine.
-        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
-        splits = list(splitter.split(texts, strata))
+    if groups is not None:
+        splits = list(LeaveOneGroupOut().split(texts, groups=np.asarray(groups)[kept]))
+    else:
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+        with warnings.catch_warnings():
+            # Rows left unlabelled in the first framework may be fewer than the folds; that is fine.
+            warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+            splits = list(splitter.split(texts, strata))
     for framework_id in frameworks:
         labels = table[framework_id].to_numpy()
         classes = [s for s in stages.frameworks[framework_id].stage_ids if s in set(labels)]
@@ -204,6 +296,7 @@ def train_model(
     *,
     text_column: str = "text",
     folds: int = 5,
+    mix: str | dict[str, dict[str, float]] = "typical",
     progress: Callable[[str], None] = lambda message: None,
 ) -> JourneyModel:
     """Fit one pipeline per framework and choose how to decode it, all from cross-validation.
@@ -212,7 +305,8 @@ def train_model(
     whether deciding linked frameworks jointly raises macro-F1, and picks the threshold under
     which a post is `none` (the one that maximises macro-F1, `none` included). The reported
     scores are those of the model with these settings. `stages` defaults to the bundled
-    frameworks; the model keeps their YAML.
+    frameworks; the model keeps their YAML. `mix` is the stream's expected share of each stage
+    (see `stream_mix`): the probabilities are moved to it before any of the above is chosen.
     """
     stages = stages if stages is not None else load_stages()
     table = read_labelled(labelled, stages, text_column)
@@ -222,7 +316,9 @@ def train_model(
             f"no labels for {', '.join(unlabelled)}; label posts in every framework of the stages file, or train "
             f"with a stages file of only the frameworks you label (--stages FILE)"
         )
+    shares = stream_mix(stages, table, mix)
     oof = cross_validate(table, stages, folds=folds, progress=progress)
+    oof.probabilities = {f: shift_to_mix(p, shares[f]) for f, p in oof.probabilities.items()}
     settings, decoded = choose_decoding(oof, stages)
     cv_scores = {}
     for framework_id, result in decoded.items():
@@ -245,8 +341,13 @@ def train_model(
         "thresholds": settings["thresholds"],
         "temperatures": settings["temperatures"],
         "joint": settings["joint"],
+        "mix": shares,
+        "language": MODEL_LANGUAGE,
     }
     vocabulary, heads = export_pipelines(pipelines)
+    for framework_id, head in heads.items():  # the shift to the mix, folded into the intercepts
+        logs = np.log([shares[framework_id][c] for c in head.classes])
+        head.intercept = head.intercept + (logs[1] - logs[0] if len(head.coef) == 1 else logs)
     return JourneyModel(vocabulary, heads, stages, stages.source_yaml, metadata)
 
 

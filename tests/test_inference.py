@@ -12,7 +12,7 @@ import pytest
 from journey_cli import load_model, load_stages
 from journey_cli.features import documents
 from journey_cli.model import BUNDLED_MODEL, JourneyModel
-from journey_cli.text import normalise_texts
+from journey_cli.text import blank_posts, normalise_texts
 from journey_cli.training import build_pipeline, export_pipelines
 
 from .conftest import EXAMPLES, ROOT
@@ -70,8 +70,7 @@ def test_array_model_gives_scikit_learns_probabilities_on_every_example(fitted):
     texts = pd.Series(_example_texts())
     ours = model.raw_probabilities(texts)
     inputs = _inputs(texts)
-    blank = normalise_texts(texts).to_pylist()
-    filled = np.array([bool(text) for text in blank])
+    filled = ~blank_posts(normalise_texts(texts))
     for framework_id, pipeline in pipelines.items():
         assert ours[framework_id].columns == list(pipeline.classes_)
         theirs = pipeline.predict_proba(inputs[filled])

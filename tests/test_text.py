@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from journey_cli.text import normalise_texts
+from journey_cli.text import blank_posts, normalise_texts
 
 
 def words(texts) -> list[list[str]]:
@@ -28,10 +28,11 @@ def test_an_email_address_is_not_a_handle():
 def test_exclamations_questions_and_unicode_are_words_of_their_own():
     assert [" ".join(w) for w in words(["Any recs?? Café 2nd visit!", "naïve\u00a0crème\tbrûlée 42 😀"])] == [
         "any recs ? ? café 0nd visit !",
-        "naïve crème brûlée 0",
+        "naïve crème brûlée 0 😀",
     ]
 
 
-def test_a_post_of_emoji_and_punctuation_only_has_no_words():
-    assert words(["😀🔥 ... !!!"]) == [["!", "!", "!"]]
-    assert normalise_texts(["🙏🏽🙏🏽 ..."]).to_pylist() == [""], "empty: classified none with confidence 1"
+def test_a_post_of_emoji_handles_and_punctuation_only_has_no_words():
+    assert words(["😀🔥 ... !!!"]) == [["😀", "🔥", "!", "!", "!"]], "an emoji can turn a post around"
+    posts = ["🙏🏽🙏🏽 ...", "@sarah_j 😂😂", "@delta 12 !", "@delta ok", ""]
+    assert blank_posts(normalise_texts(posts)).tolist() == [True, True, True, False, True], "none, confidence 1"
