@@ -20,7 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from journey_cli import load_stages, train_model
@@ -28,7 +27,7 @@ from journey_cli.decoding import decode
 from journey_cli.scoring import score_stages
 from journey_cli.training import cross_validate, read_labelled, shift_to_mix
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is scripts, not a package
 from realism import realism  # noqa: E402
 
 FRAMEWORKS = ("lifecycle", "social")
@@ -107,5 +106,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    np.seterr(all="ignore")
     main()

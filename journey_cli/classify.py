@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import DataError
 from .model import JourneyModel
@@ -23,6 +24,12 @@ CONFIDENCE_DIGITS = 4
 def result_columns(stages: Stages) -> list[str]:
     """The columns classify adds, in order: `F_stage, F_confidence, F_rule` for each framework F."""
     return [f"{f}_{part}" for f in stages.framework_ids for part in ("stage", "confidence", "rule")]
+
+
+def unread_posts(classified: pa.Table, stages: Stages) -> int:
+    """How many classified posts the model could not read (another language): `none` at confidence 0."""
+    confidence = classified[f"{stages.framework_ids[0]}_confidence"]
+    return int(pc.sum(pc.equal(confidence, 0.0)).as_py() or 0)
 
 
 def classify_results(

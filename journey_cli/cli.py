@@ -286,14 +286,15 @@ def classify(
         # Progress on a terminal, only for runs long enough to want it (the CSV may share the terminal).
         progress = not quiet and sys.stderr.isatty()
         started, shown = time.monotonic(), False
-        rows = 0
+        rows = unread = 0
         # closing(): on an error or Ctrl-C here, the workers are stopped at once, not at exit.
         with contextlib.closing(encoded), _output_stream(output) as stream:
             if add_bom:  # csv or tsv: other formats were refused above
                 stream.write(codecs.BOM_UTF8)
-            for count, data in encoded:
+            for count, unread_count, data in encoded:
                 stream.write(data)
                 rows += count
+                unread += unread_count
                 if progress and time.monotonic() - started > 1:
                     sys.stderr.write(f"\r{rows:,} posts classified")
                     sys.stderr.flush()
@@ -301,25 +302,41 @@ def classify(
         if shown:
             sys.stderr.write("\r\x1b[K")  # the summary line below takes its place
         if not quiet:
-            _say_classified(rows, table, output)
+            _say_classified(rows, unread, table, output)
 
 
 def _classify_to_xlsx(model, table, output: Path | None, raw: bool, quiet: bool, **options) -> None:  # type: ignore[no-untyped-def]
     """Classify in this process into one Excel sheet (at most a million rows, so no workers needed)."""
-    from .classify import classify_chunks
+    from collections.abc import Iterator
+
+    import pyarrow as pa
+
+    from .classify import classify_chunks, unread_posts
     from .writing import write_xlsx
 
     if output is None and sys.stdout is not None and sys.stdout.isatty():
         raise JourneyError("an xlsx file is binary: pass --output FILE.xlsx (or redirect stdout to a file)")
+    unread = 0
+
+    def counted(chunks: Iterator[pa.Table]) -> Iterator[pa.Table]:
+        nonlocal unread
+        for chunk in chunks:
+            unread += unread_posts(chunk, options["stages"])
+            yield chunk
+
     with _warnings_as_lines(), _output_stream(output) as stream:
-        rows = write_xlsx(classify_chunks(model, table.chunks, table.text_column, **options), stream, raw=raw)
+        classified = counted(classify_chunks(model, table.chunks, table.text_column, **options))
+        rows = write_xlsx(classified, stream, raw=raw)
     if not quiet:
-        _say_classified(rows, table, output)
+        _say_classified(rows, unread, table, output)
 
 
-def _say_classified(rows: int, table, output: Path | None) -> None:  # type: ignore[no-untyped-def]
+def _say_classified(rows: int, unread: int, table, output: Path | None) -> None:  # type: ignore[no-untyped-def]
     where = f" to {_name(output)}" if output is not None else ""
-    _say(f"Classified {rows} posts from {_name(table.name)}{where} (text column '{printable(table.text_column)}').")
+    column = printable(table.text_column)
+    # Posts the model cannot read are counted so that nobody mistakes them for posts off any journey.
+    foreign = f"; {unread} not in English, left at none with confidence 0 for a person to read" if unread else ""
+    _say(f"Classified {rows} posts from {_name(table.name)}{where} (text column '{column}'){foreign}.")
 
 
 @contextlib.contextmanager
@@ -437,9 +454,13 @@ def train(
             target.parent.mkdir(parents=True, exist_ok=True)
         _check_outputs([labelled, stages_path], [target], stdout=False, model=False)
         stages = load_stages(stages_path)
+        try:
+            stream = parse_mix(mix, stages)
+        except JourneyError as error:  # a wrong option, not wrong data
+            raise typer.BadParameter(str(error), param_hint="--mix") from None
         table = read_posts(labelled, text_column=text_column, encoding=encoding, delimiter=delimiter)
         model = train_model(
-            table.frame(), stages, text_column=table.text_column, folds=folds, mix=parse_mix(mix, stages), progress=_say
+            table.frame(), stages, text_column=table.text_column, folds=folds, mix=stream, progress=_say
         )
         for framework_id, scores in model.metadata["cv"]["scores"].items():
             threshold = scores["threshold"]

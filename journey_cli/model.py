@@ -40,6 +40,9 @@ from .text import as_text_array, blank_posts, foreign_posts, normalise_texts
 from .writing import replacing
 
 MODEL_FORMAT = "journey-model/2"
+UNREAD_BELOW = 1e-4
+"""Every post the model read has at least this confidence; a post it could not read (another
+language) has confidence 0 and stage `none`, so a classified file says which posts need a person."""
 BUNDLED_MODEL = Path(__file__).with_name("default_model.skops")
 _SKOPS_PROTOCOL = 2
 
@@ -167,6 +170,9 @@ class JourneyModel:
             joint=bool(self.metadata.get("joint", False)),
         )
         for result in decoded.values():
+            # Confidence 0 is kept for posts the model cannot read; one it read is never under the
+            # 0.0001 that output rounds to.
+            np.maximum(result.confidences, UNREAD_BELOW, out=result.confidences)
             result.stages[blank] = NONE
             result.confidences[blank] = 1.0
             if foreign is not None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from .classify import classify_table
+from .classify import classify_table, unread_posts
 from .model import JourneyModel
 from .writing import encode_chunk
 
@@ -42,17 +42,19 @@ def classify_encoded(
     raw: bool = False,
     workers: int = 1,
     **options: Any,
-) -> Generator[tuple[int, bytes | memoryview]]:
-    """Each chunk classified and encoded in `fmt` (the first with the header), as (rows, bytes), in order.
+) -> Generator[tuple[int, int, bytes | memoryview]]:
+    """Each chunk classified and encoded in `fmt` (the first with the header), in order, as (rows,
+    posts the model could not read, bytes).
 
     The first chunk is done here; worker processes start only if a second chunk follows, so a
     small file never pays for them. At most two chunks per worker are in flight, so memory
     stays that of a few chunks whatever the input's size. Formula-like cells are neutralised
     unless `raw` (see `writing.encode_chunk`). `options` go to `classify_table`.
     """
+    stages = options.get("stages") or model.stages
     chunks = iter(chunks)
-    first = next(chunks)
-    yield len(first), encode_chunk(classify_table(model, first, text_column, **options), fmt, header=True, raw=raw)
+    first = classify_table(model, next(chunks), text_column, **options)
+    yield len(first), unread_posts(first, stages), encode_chunk(first, fmt, header=True, raw=raw)
     second = next(chunks, None)
     if second is None:
         return
@@ -60,7 +62,7 @@ def classify_encoded(
     if workers <= 1:
         for chunk in rest:
             classified = classify_table(model, chunk, text_column, **options)
-            yield len(chunk), encode_chunk(classified, fmt, header=False, raw=raw)
+            yield len(chunk), unread_posts(classified, stages), encode_chunk(classified, fmt, header=False, raw=raw)
         return
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
@@ -68,17 +70,17 @@ def classify_encoded(
     # "spawn": forking a process whose Arrow thread pools are running can deadlock the child.
     setup = (model, text_column, fmt, raw, options)
     pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker, initargs=setup)
-    pending: deque[tuple[int, Future[pa.Table]]] = deque()
+    pending: deque[tuple[int, Future[tuple[int, bytes]]]] = deque()
     try:
         for chunk in rest:
             with _sigint_held():  # a worker may start here
                 pending.append((len(chunk), pool.submit(_classify_chunk, chunk)))
             if len(pending) >= 2 * workers:
                 rows, future = pending.popleft()
-                yield rows, future.result()
+                yield rows, *future.result()
         while pending:
             rows, future = pending.popleft()
-            yield rows, future.result()
+            yield rows, *future.result()
     except (Exception, GeneratorExit):
         # A bad row further on, or the reader stopped early (`| head` closes this generator): the
         # workers finish the chunk in hand and go. Ending them mid-chunk could cut a result short in
@@ -157,6 +159,8 @@ def _exit_with_parent() -> None:
         os._exit(1)
 
 
-def _classify_chunk(chunk: pa.Table) -> bytes:
-    classified = classify_table(_worker["model"], chunk, _worker["text_column"], **_worker["options"])
-    return bytes(encode_chunk(classified, _worker["fmt"], header=False, raw=_worker["raw"]))
+def _classify_chunk(chunk: pa.Table) -> tuple[int, bytes]:
+    model, options = _worker["model"], _worker["options"]
+    classified = classify_table(model, chunk, _worker["text_column"], **options)
+    unread = unread_posts(classified, options.get("stages") or model.stages)
+    return unread, bytes(encode_chunk(classified, _worker["fmt"], header=False, raw=_worker["raw"]))

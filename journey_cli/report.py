@@ -203,14 +203,35 @@ class ReplyFirst:
 
     def lines(self, text_column: str, width: int = 80) -> list[str]:
         """Each post as `confidence  author: text`, on one line, cut to `width` characters of text."""
-        author = _column(self.posts.columns, AUTHOR_COLUMNS)
-        lines = []
-        for (_, row), sure in zip(self.posts.iterrows(), self.urgency, strict=True):
-            text = " ".join(str(row[text_column]).lstrip("'").split())
-            name = " ".join(str(row[author]).lstrip("'").split()) if author else ""  # on one line, as the text
-            who = f"{name}: " if name else ""
-            lines.append(f"{sure:.2f}  {who}{text[:width] + ('…' if len(text) > width else '')}")
-        return lines
+        shown = _post_lines(self.posts, text_column, width)
+        return [f"{sure:.2f}  {line}" for line, sure in zip(shown, self.urgency, strict=True)]
+
+
+def _post_lines(posts: pd.DataFrame, text_column: str, width: int = 80) -> list[str]:
+    """Each post as `author: text`, on one line, cut to `width` characters of text."""
+    author = _column(posts.columns, AUTHOR_COLUMNS)
+    lines = []
+    for _, row in posts.iterrows():
+        text = " ".join(str(row[text_column]).lstrip("'").split())
+        name = " ".join(str(row[author]).lstrip("'").split()) if author else ""  # on one line, as the text
+        who = f"{name}: " if name else ""
+        lines.append(f"{who}{text[:width] + ('…' if len(text) > width else '')}")
+    return lines
+
+
+def unread(frame: pd.DataFrame, stages: Stages) -> pd.DataFrame:
+    """The posts the model could not read (not in English): `none` at confidence 0 in every framework."""
+    found = pd.Series(True, index=frame.index)
+    for framework_id in stages.framework_ids:
+        confidence = f"{framework_id}_confidence"
+        if confidence not in frame.columns:
+            return frame.iloc[:0]
+        found &= pd.to_numeric(frame[confidence], errors="coerce").eq(0.0)
+    return frame[found]
+
+
+def _unread_heading(posts: pd.DataFrame) -> str:
+    return f"{len(posts):,} posts not in English, which the model does not read"
 
 
 def reply_first(frame: pd.DataFrame, stages: Stages, top: int = 10) -> ReplyFirst:
@@ -251,6 +272,10 @@ def text_report(frame: pd.DataFrame, stages: Stages, text_column: str, top: int 
     blocks += [block for result in results if (block := over_time(frame, result, dates)) is not None]
     first = reply_first(frame, stages, top)
     blocks.append("\n  ".join([f"reply first: {_reply_first_heading(first)}", *first.lines(text_column)]))
+    foreign = unread(frame, stages)
+    if len(foreign):
+        heading = f"for a person to read: {_unread_heading(foreign)}"
+        blocks.append("\n  ".join([heading, *_post_lines(foreign.head(top), text_column)]))
     return "\n\n".join(blocks)
 
 
@@ -304,6 +329,16 @@ def html_report(frame: pd.DataFrame, stages: Stages, text_column: str, source: s
         f"<section><h2>Reply first</h2><p>{escape(_reply_first_heading(first).capitalize())}: speed of response is "
         "what the social customer wants most.</p>" + (table(header, rows, kinds) if rows else "") + "</section>"
     )
+    foreign = unread(frame, stages)
+    if len(foreign):
+        shown = foreign.head(top)
+        columns = [c for c in (author, date) if c]
+        rows = [[str(post[c]).lstrip("'") for c in columns] + [" ".join(str(post[text_column]).lstrip("'").split())]
+                for _, post in shown.iterrows()]  # fmt: skip
+        sections.append(
+            f"<section><h2>For a person to read</h2><p>{escape(_unread_heading(foreign).capitalize())}."
+            f"</p>{table([*columns, 'post'], rows, {len(columns) - 1: 'd'} if date else {})}</section>"
+        )
     title = f"journey report: {escape(source)}"
     style = (
         "body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}"

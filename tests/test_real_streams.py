@@ -114,3 +114,45 @@ def test_a_mix_that_names_no_stage_is_one_clear_error():
         parse_mix("pre_purchase=10", load_stages())
     with pytest.raises(DataError, match="is not stage=share"):
         parse_mix("none=lots", load_stages())
+
+
+def test_train_refuses_a_mix_it_cannot_read_as_a_usage_error_before_reading_posts(tmp_path):
+    from typer.testing import CliRunner
+
+    from journey_cli.cli import app
+
+    result = CliRunner().invoke(app, ["train", str(tmp_path / "missing.csv"), "--mix", "pre_purchase=10"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: ") and "'pre_purchase' is no stage" in result.stderr
+    assert not (tmp_path / "missing.csv").exists()
+
+
+@pytest.mark.parametrize("spread", [[], ["--chunk-size", "2", "--workers", "2"]], ids=["one chunk", "workers"])
+def test_posts_not_in_english_are_counted_and_left_for_a_person_in_the_report(tmp_path, spread):
+    from typer.testing import CliRunner
+
+    from journey_cli.cli import app
+
+    posts = tmp_path / "posts.csv"
+    posts.write_text(
+        "author,text\n"
+        "@jo,@united lost my bag again and nobody answers the phone\n"
+        "@kai,Bezahlung im Shop schlägt ständig fehl @zalando\n"
+        "@lea,Ma commande n'est toujours pas arrivée\n"
+        "@max,love my new headphones\n"
+        "@ana,\n",
+        encoding="utf-8",
+    )
+    classified = tmp_path / "classified.csv"
+    runner = CliRunner()
+    result = runner.invoke(app, ["classify", str(posts), "-o", str(classified), *spread])
+    assert result.exit_code == 0, result.stderr
+    assert "Classified 5 posts" in result.stderr
+    assert "2 not in English, left at none with confidence 0 for a person to read" in result.stderr
+    output = pd.read_csv(classified, dtype=str, keep_default_na=False)
+    assert output["social_confidence"].tolist()[1:3] == ["0", "0"]
+    report = runner.invoke(app, ["report", str(classified)])
+    assert report.exit_code == 0, report.stderr
+    block = report.stdout.split("for a person to read: ")[1]
+    assert block.startswith("2 posts not in English")
+    assert "'@kai: Bezahlung" not in block and "@kai: Bezahlung im Shop" in block and "@lea: Ma commande" in block
