@@ -99,7 +99,12 @@ DelimiterOption = Annotated[
     str | None, typer.Option(callback=_one_character, help="Input delimiter, one character or tab [default: sniffed].")
 ]
 ModelOption = Annotated[
-    Path | None, typer.Option("--model", "-m", help="Model file [default: your trained model, else the bundled one].")
+    Path | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model file, or fast / accurate for a bundled one [default: your trained model, else the fast one].",
+    ),
 ]
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
 AddBomOption = Annotated[
@@ -125,6 +130,11 @@ class OutputFormat(str, Enum):
     tsv = "tsv"
     jsonl = "jsonl"
     xlsx = "xlsx"
+
+
+class ModelKind(str, Enum):
+    fast = "fast"
+    accurate = "accurate"
 
 
 def _say(message: str) -> None:
@@ -430,6 +440,14 @@ def train(
             "(as in LABELLED), or stage=share pairs, e.g. none=50,post_purchase=30,...",
         ),
     ] = "typical",
+    model_kind: Annotated[
+        ModelKind,
+        typer.Option(
+            "--model-kind",
+            help="fast: word n-grams, tens of thousands of posts/s; accurate: also sentence vectors, better on "
+            "posts unlike your labelled ones, hundreds of posts/s.",
+        ),
+    ] = ModelKind.fast,
     encoding: EncodingOption = "utf-8-sig",
     delimiter: DelimiterOption = None,
 ) -> None:
@@ -460,7 +478,13 @@ def train(
             raise typer.BadParameter(str(error), param_hint="--mix") from None
         table = read_posts(labelled, text_column=text_column, encoding=encoding, delimiter=delimiter)
         model = train_model(
-            table.frame(), stages, text_column=table.text_column, folds=folds, mix=stream, progress=_say
+            table.frame(),
+            stages,
+            text_column=table.text_column,
+            folds=folds,
+            mix=stream,
+            kind=model_kind.value,
+            progress=_say,
         )
         for framework_id, scores in model.metadata["cv"]["scores"].items():
             threshold = scores["threshold"]
@@ -806,7 +830,7 @@ def model_info(
     \b
     Example: journey model --json
     """
-    from .model import BUNDLED_MODEL, active_model_path, user_model_path
+    from .model import BUNDLED_MODELS, active_model_path, bundled_or_file, user_model_path
     from .training import describe_model
 
     with _errors_as_exit_codes():
@@ -818,16 +842,18 @@ def model_info(
             else:
                 _say("No trained model to remove; journey classify already uses the bundled model.")
             return
-        path = model_path or active_model_path()
+        path = bundled_or_file(model_path) if model_path else active_model_path()
         model = _load_model(path)
-        kind = "bundled" if path.resolve() == BUNDLED_MODEL.resolve() else "trained"
-        info = {"path": str(path), "kind": kind, **describe_model(model)}
+        bundled = any(path.resolve() == file.resolve() for file in BUNDLED_MODELS.values())
+        kind = "bundled" if bundled else "trained"
+        # "kind" says whose model it is; "model_kind" which kind of model (the metadata's "kind").
+        info = {**describe_model(model), "path": str(path), "kind": kind, "model_kind": model.kind}
         if as_json:
             typer.echo(json.dumps(info, indent=2))
             return
         data = info["training_data"]
         lines = [
-            f"model     {_shown(path) if kind == 'trained' else 'bundled with journey'} ({kind})",
+            f"model     {_shown(path) if kind == 'trained' else 'bundled with journey'} ({kind}, {model.kind})",
             f"created   {info['created']} with scikit-learn {info['versions']['scikit-learn']}",
             f"trained   on {data['rows']} posts (data sha256 {data['sha256'][:12]})",
         ]

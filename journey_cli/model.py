@@ -40,10 +40,15 @@ from .text import as_text_array, blank_posts, foreign_posts, normalise_texts
 from .writing import replacing
 
 MODEL_FORMAT = "journey-model/2"
+SENTENCE_DIMENSIONS = 384
+"""The width of the accurate kind's sentence vectors (`encoder.DIMENSIONS`; not imported, so loading a
+fast model never touches the encoder module)."""
 UNREAD_BELOW = 1e-4
 """Every post the model read has at least this confidence; a post it could not read (another
 language) has confidence 0 and stage `none`, so a classified file says which posts need a person."""
 BUNDLED_MODEL = Path(__file__).with_name("default_model.skops")
+BUNDLED_MODELS = {"fast": BUNDLED_MODEL, "accurate": Path(__file__).with_name("accurate_model.skops")}
+"""The two bundled models by name, for `--model fast` and `--model accurate` (a file of that name wins)."""
 _SKOPS_PROTOCOL = 2
 
 
@@ -55,6 +60,9 @@ class LinearHead:
     idf: np.ndarray  # per vocabulary gram; 0 for grams this framework was not trained on
     coef: np.ndarray  # (classes, grams), or (1, grams) for two classes
     intercept: np.ndarray
+    # The accurate kind's weights on each post's sentence vector (`encoder.py`), (rows, dimensions),
+    # added to the n-gram decision: the two models' probabilities pooled log-linearly.
+    sentence_coef: np.ndarray | None = None
 
     def features(self, counts: Counts) -> np.ndarray:
         """The TF-IDF value of each entry of `counts`: scikit-learn's TfidfVectorizer(sublinear_tf=True)."""
@@ -105,6 +113,11 @@ class JourneyModel:
     def thresholds(self) -> dict[str, float]:
         return dict(self.metadata.get("thresholds", {}))
 
+    @property
+    def kind(self) -> str:
+        """`accurate` if the model also reads sentence vectors, else `fast` (word n-grams only)."""
+        return "accurate" if any(head.sentence_coef is not None for head in self.heads.values()) else "fast"
+
     def counts(self, normalised: pa.Array) -> Counts:
         return count_features(normalised, self.vocabulary)
 
@@ -116,6 +129,13 @@ class JourneyModel:
         """`raw_probabilities` of texts already normalised (`blank`: which are empty, if known)."""
         counts = self.counts(normalised)
         blank = blank_posts(normalised) if blank is None else blank
+        vectors = None
+        if self.kind == "accurate":
+            from .encoder import DIMENSIONS, encode, sentence_texts
+
+            vectors = np.zeros((len(normalised), DIMENSIONS), dtype=np.float32)
+            read = np.flatnonzero(~blank)
+            vectors[read] = encode(sentence_texts(normalised.take(pa.array(read))))
         results = {}
         # Frameworks trained on the same posts share their IDF: their TF-IDF features are
         # computed once and their weights applied in one pass.
@@ -124,7 +144,10 @@ class JourneyModel:
             start = 0
             for framework_id in framework_ids:
                 head = self.heads[framework_id]
-                values = head.link(decisions[:, start : start + len(head.coef)])
+                decision = decisions[:, start : start + len(head.coef)]
+                if vectors is not None and head.sentence_coef is not None:
+                    decision = decision + vectors @ head.sentence_coef.T
+                values = head.link(decision)
                 start += len(head.coef)
                 values[blank] = 0.0
                 results[framework_id] = Probabilities(list(head.classes), values)
@@ -236,6 +259,7 @@ def save_model(model: JourneyModel, path: str | Path) -> Path:
                 "idf": head.idf,
                 "coef": head.coef,
                 "intercept": head.intercept,
+                **({} if head.sentence_coef is None else {"sentence_coef": head.sentence_coef}),
             }
             for framework_id, head in model.heads.items()
         },
@@ -288,7 +312,7 @@ def load_model(path: str | Path | None = None) -> JourneyModel:
     is refused before anything in it is built, so no file can make journey run code.
     Warns with `ModelVersionWarning` if the model was trained with another scikit-learn.
     """
-    path = Path(path) if path is not None else active_model_path()
+    path = bundled_or_file(path) if path is not None else active_model_path()
     if path.is_dir():
         raise ModelError(f"{path} is a directory; pass a model file")
     try:
@@ -316,6 +340,7 @@ def load_model(path: str | Path | None = None) -> JourneyModel:
                 np.asarray(head["idf"], dtype=np.float64),
                 np.asarray(head["coef"], dtype=np.float64),
                 np.asarray(head["intercept"], dtype=np.float64),
+                np.asarray(head["sentence_coef"], dtype=np.float64) if "sentence_coef" in head else None,
             )
             for framework_id, head in document["frameworks"].items()
         }
@@ -331,6 +356,7 @@ def load_model(path: str | Path | None = None) -> JourneyModel:
             head.coef.shape != (rows, len(vocabulary))
             or head.idf.shape != (len(vocabulary),)
             or head.intercept.shape != (rows,)
+            or (head.sentence_coef is not None and head.sentence_coef.shape != (rows, SENTENCE_DIMENSIONS))
         ):
             raise ModelError(f"{path}: the {framework_id} weights do not match the vocabulary; the file is damaged")
     stages = parse_stages(stages_yaml, source=f"stages inside {path}")
@@ -532,9 +558,15 @@ def _read_with_skops(data: bytes, path: Path, protocol: Any) -> Any:
         raise ModelError(f"{path} is damaged (skops cannot read it); copy it again or {_RETRAIN}") from None
 
 
+def bundled_or_file(path: str | Path) -> Path:
+    """`fast` or `accurate` as the bundled model of that kind, unless a file of that name exists."""
+    name = str(path)
+    return BUNDLED_MODELS[name] if name in BUNDLED_MODELS and not Path(name).exists() else Path(path)
+
+
 def _is_bundled(path: Path) -> bool:
     try:
-        return path.resolve() == BUNDLED_MODEL.resolve()
+        return any(path.resolve() == bundled.resolve() for bundled in BUNDLED_MODELS.values())
     except OSError:
         return False
 

@@ -68,7 +68,7 @@ def classify_encoded(
     from multiprocessing import get_context
 
     # "spawn": forking a process whose Arrow thread pools are running can deadlock the child.
-    setup = (model, text_column, fmt, raw, options)
+    setup = (model, text_column, fmt, raw, options, workers)
     pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker, initargs=setup)
     pending: deque[tuple[int, Future[tuple[int, bytes]]]] = deque()
     try:
@@ -140,13 +140,19 @@ def _sigint_held() -> Iterator[None]:
 _worker: dict[str, Any] = {}
 
 
-def _start_worker(model: JourneyModel, text_column: str, fmt: str, raw: bool, options: dict[str, Any]) -> None:
+def _start_worker(
+    model: JourneyModel, text_column: str, fmt: str, raw: bool, options: dict[str, Any], workers: int
+) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # see `_sigint_held`
     if hasattr(signal, "pthread_sigmask"):  # started with them blocked; a kill now ends this worker as it should
         kills = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
         signal.pthread_sigmask(signal.SIG_UNBLOCK, kills)
     threading.Thread(target=_exit_with_parent, daemon=True).start()
     _worker.update(model=model, text_column=text_column, fmt=fmt, raw=raw, options=options)
+    if model.kind == "accurate":
+        from .encoder import share_cpus
+
+        share_cpus(workers)
 
 
 def _exit_with_parent() -> None:

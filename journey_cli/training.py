@@ -127,6 +127,41 @@ def shift_to_mix(probabilities: Probabilities, shares: dict[str, float]) -> Prob
     return Probabilities(probabilities.columns, np.divide(values, totals, out=np.zeros_like(values), where=totals > 0))
 
 
+MODEL_KINDS = ("fast", "accurate")
+SENTENCE_WEIGHT = 0.4
+"""How much the accurate kind's sentence-vector model counts against its n-gram model: their
+probabilities are pooled log-linearly, p ∝ p_ngrams^0.6 · p_sentences^0.4 (one linear model over both
+feature sets, so it costs nothing to apply). Chosen with bench/quality.py: 0.3 to 0.5 all beat
+n-grams alone on LOCO and on real posts; log-linear pooling beat averaging the probabilities."""
+
+
+def _sentence_classifier() -> LogisticRegression:
+    return LogisticRegression(C=4.0, class_weight="balanced", max_iter=3000)
+
+
+def pool_with_sentences(
+    oof: OutOfFold, sentences: np.ndarray, progress: Callable[[str], None]
+) -> dict[str, Probabilities]:
+    """Each framework's out-of-fold n-gram probabilities pooled with those of a sentence-vector model
+    cross-validated on the same folds."""
+    pooled = {}
+    for framework_id, ngrams in oof.probabilities.items():
+        progress(f"{framework_id}: cross-validating the sentence-vector model")
+        labels = oof.table[framework_id].to_numpy()
+        found = np.zeros_like(ngrams.values)
+        for train_rows, test_rows in oof.splits:
+            train_rows = train_rows[labels[train_rows] != ""]
+            fitted = _sentence_classifier().fit(sentences[train_rows], labels[train_rows])
+            predicted = fitted.predict_proba(sentences[test_rows])
+            for column, stage_id in enumerate(fitted.classes_):
+                found[test_rows, ngrams.columns.index(stage_id)] = predicted[:, column]
+        logs = (1 - SENTENCE_WEIGHT) * np.log(np.clip(ngrams.values, 1e-12, 1.0))
+        logs += SENTENCE_WEIGHT * np.log(np.clip(found, 1e-12, 1.0))
+        values = np.exp(logs - logs.max(axis=1, keepdims=True))
+        pooled[framework_id] = Probabilities(ngrams.columns, values / values.sum(axis=1, keepdims=True))
+    return pooled
+
+
 def build_pipeline() -> Pipeline:
     """TF-IDF over word 1-2-grams into a class-balanced logistic regression.
 
@@ -232,6 +267,8 @@ class OutOfFold:
     table: pd.DataFrame  # the posts used (non-empty text), with their label columns and input index
     inputs: np.ndarray  # what the pipelines were fed for each post: its grams, or its normalised text
     probabilities: dict[str, Probabilities]  # per framework, one row per post of `table`
+    normalised: pa.Array  # each post of `table` normalised
+    splits: list[tuple[np.ndarray, np.ndarray]]  # (training rows, held-out rows) of each fold
 
     def labelled(self, framework_id: str) -> np.ndarray:
         """Which rows of `table` carry a label in this framework."""
@@ -288,7 +325,7 @@ def cross_validate(
             for column, stage_id in enumerate(fitted.classes_):
                 collected[test_rows, classes.index(stage_id)] = predicted[:, column]
         probabilities[framework_id] = Probabilities(classes, collected)
-    return OutOfFold(table, texts, probabilities)
+    return OutOfFold(table, texts, probabilities, normalised, splits)
 
 
 def train_model(
@@ -298,6 +335,7 @@ def train_model(
     text_column: str = "text",
     folds: int = 5,
     mix: str | dict[str, dict[str, float]] = "typical",
+    kind: str = "fast",
     progress: Callable[[str], None] = lambda message: None,
 ) -> JourneyModel:
     """Fit one pipeline per framework and choose how to decode it, all from cross-validation.
@@ -308,7 +346,11 @@ def train_model(
     scores are those of the model with these settings. `stages` defaults to the bundled
     frameworks; the model keeps their YAML. `mix` is the stream's expected share of each stage
     (see `stream_mix`): the probabilities are moved to it before any of the above is chosen.
+    `kind` "accurate" also fits a logistic regression per framework on each post's sentence vector
+    (`encoder.py`) and pools its probabilities with the n-gram model's (see `SENTENCE_WEIGHT`).
     """
+    if kind not in MODEL_KINDS:
+        raise DataError(f"unknown model kind {kind!r}; kinds are {', '.join(MODEL_KINDS)}")
     stages = stages if stages is not None else load_stages()
     table = read_labelled(labelled, stages, text_column)
     unlabelled = [f for f in stages.framework_ids if f not in table or not (table[f] != "").any()]
@@ -319,6 +361,13 @@ def train_model(
         )
     shares = stream_mix(stages, table, mix)
     oof = cross_validate(table, stages, folds=folds, progress=progress)
+    sentences = None
+    if kind == "accurate":
+        from .encoder import encode, sentence_texts
+
+        progress(f"encoding {len(oof.table)} posts into sentence vectors")
+        sentences = encode(sentence_texts(oof.normalised))
+        oof.probabilities = pool_with_sentences(oof, sentences, progress)
     oof.probabilities = {f: shift_to_mix(p, shares[f]) for f, p in oof.probabilities.items()}
     settings, decoded = choose_decoding(oof, stages)
     cv_scores = {}
@@ -344,8 +393,18 @@ def train_model(
         "joint": settings["joint"],
         "mix": shares,
         "language": MODEL_LANGUAGE,
+        "kind": kind,
     }
     vocabulary, heads = export_pipelines(pipelines)
+    if sentences is not None:
+        metadata["sentence_weight"] = SENTENCE_WEIGHT
+        for framework_id, head in heads.items():
+            rows = oof.labelled(framework_id)
+            fitted = _sentence_classifier().fit(sentences[rows], oof.table[framework_id].to_numpy()[rows])
+            assert list(fitted.classes_) == head.classes  # both sort the same labels
+            head.coef = head.coef * (1 - SENTENCE_WEIGHT)
+            head.sentence_coef = fitted.coef_ * SENTENCE_WEIGHT
+            head.intercept = head.intercept * (1 - SENTENCE_WEIGHT) + fitted.intercept_ * SENTENCE_WEIGHT
     for framework_id, head in heads.items():  # the shift to the mix, folded into the intercepts
         logs = np.log([shares[framework_id][c] for c in head.classes])
         head.intercept = head.intercept + (logs[1] - logs[0] if len(head.coef) == 1 else logs)

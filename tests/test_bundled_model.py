@@ -6,20 +6,22 @@ import pandas as pd
 import pytest
 
 from journey_cli import classify_texts, load_model, load_stages
-from journey_cli.model import BUNDLED_MODEL
+from journey_cli.model import BUNDLED_MODELS
 from journey_cli.scoring import score_stages
 from journey_cli.stages import default_stages_path
 from journey_cli.training import data_fingerprint, read_labelled
 
 from .conftest import EXAMPLES, ROOT
 
-REBUILD = "rebuild it: journey train examples/labelled.csv --output journey_cli/default_model.skops"
+REBUILD = "rebuild it with the command in the README's 'The bundled corpus and model'"
 REAL_POSTS = ROOT.parent / "shared" / "data" / "real_dev.csv"
 
 
-@pytest.fixture(scope="module")
-def bundled():
-    return load_model(BUNDLED_MODEL)
+@pytest.fixture(scope="module", params=sorted(BUNDLED_MODELS))
+def bundled(request):
+    model = load_model(BUNDLED_MODELS[request.param])
+    assert model.kind == request.param
+    return model
 
 
 def test_bundled_model_was_trained_on_the_current_corpus(bundled):

@@ -16,7 +16,11 @@ import pytest
 
 from .conftest import EXAMPLES, ROOT
 
-DATA_FILES = ["journey_cli/stages.yaml", "journey_cli/default_model.skops", "journey_cli/py.typed"]
+DATA_FILES = [
+    "journey_cli/stages.yaml", "journey_cli/default_model.skops", "journey_cli/accurate_model.skops",
+    "journey_cli/py.typed", "journey_cli/encoder/model.onnx", "journey_cli/encoder/tokenizer.json",
+    "journey_cli/encoder/NOTICE",
+]  # fmt: skip
 
 # A PYTHONPATH pointing at the checkout would let every subprocess import journey from there, not the wheel.
 CLEAN_ENVIRONMENT = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
