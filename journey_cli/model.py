@@ -358,7 +358,9 @@ def load_model(path: str | Path | None = None) -> JourneyModel:
             or head.intercept.shape != (rows,)
             or (head.sentence_coef is not None and head.sentence_coef.shape != (rows, SENTENCE_DIMENSIONS))
         ):
-            raise ModelError(f"{path}: the {framework_id} weights do not match the vocabulary; the file is damaged")
+            raise ModelError(
+                f"{path}: the {framework_id} weights do not match the vocabulary or the sentence encoder; the file is damaged"
+            )
     stages = parse_stages(stages_yaml, source=f"stages inside {path}")
     for framework_id, framework in stages.frameworks.items():  # every framework needs its weights, and
         weights = heads.get(framework_id)  # each weight row a stage of it, or classify could not say a stage

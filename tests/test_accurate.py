@@ -82,3 +82,20 @@ def test_explain_and_evaluate_work_with_both_kinds(kind):
     evaluated = runner.invoke(app, ["evaluate", str(DATA / "mini_labelled.csv"), "--model", kind])
     assert evaluated.exit_code == 0, evaluated.stderr
     assert "macro-F1" in evaluated.stderr + evaluated.stdout
+
+
+def test_sentence_weights_of_the_wrong_shape_are_refused_as_damaged(tmp_path):
+    from dataclasses import replace
+
+    from journey_cli.errors import ModelError
+
+    accurate = load_model("accurate")
+    head = accurate.heads["social"]
+    cut = replace(head, sentence_coef=head.sentence_coef[:, :100])  # a file cut short, or another encoder's
+    damaged = replace(accurate, heads={**accurate.heads, "social": cut})
+    path = save_model(damaged, tmp_path / "damaged.skops")
+    with pytest.raises(ModelError, match="the social weights do not match"):
+        load_model(path)
+    result = CliRunner().invoke(app, ["classify", str(EXAMPLES / "posts.csv"), "--model", str(path)])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("Error: ") and len(result.stderr.splitlines()) == 1
