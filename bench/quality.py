@@ -25,8 +25,8 @@ import pandas as pd
 from journey_cli import load_stages, train_model
 from journey_cli.decoding import decode
 from journey_cli.encoder import encode, sentence_texts
-from journey_cli.scoring import score_stages
-from journey_cli.training import cross_validate, pool_with_sentences, read_labelled, shift_to_mix
+from journey_cli.metrics import score_stages
+from journey_cli.training import checked_labels, cross_validate, pool_with_sentences, shift_to_mix
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is scripts, not a package
 from realism import realism  # noqa: E402
@@ -52,7 +52,7 @@ def main() -> None:
     stages = load_stages()
     corpus = pd.read_csv(args.labelled, dtype=str, keep_default_na=False)
     real = pd.read_csv(args.real, dtype=str, keep_default_na=False)
-    table = read_labelled(corpus, stages)
+    table = checked_labels(corpus, stages)
     header = "".join(f"{f[:4] + ' F1':>8}{'acc':>7}" for f in FRAMEWORKS)
     print(f"{'candidate':<44}{'':>4}{header}   (LOCO, then real posts)")
     details = None

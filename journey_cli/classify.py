@@ -48,7 +48,7 @@ def classify_results(
     standard columns. `stages` supplies the rule wording if given.
     """
     stages = stages or model.stages
-    model.check_stages(stages)
+    model.check_stages(stages)  # a comparison of two hashes, each computed once per run
     texts = as_text_array(texts)
     extra: dict[str, list[str]] = {}
     if explain or top_k:

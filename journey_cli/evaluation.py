@@ -14,10 +14,10 @@ from sklearn.metrics import confusion_matrix
 
 from .calibration import Probabilities, expected_calibration_error, reliability
 from .errors import DataError, JourneyWarning
+from .metrics import format_scores, score_stages
 from .model import JourneyModel
-from .scoring import score_stages
 from .stages import Stages
-from .training import choose_decoding, cross_validate, data_fingerprint, read_labelled
+from .training import checked_labels, choose_decoding, cross_validate, data_fingerprint
 
 SHORT_NAME = 6
 
@@ -68,7 +68,7 @@ def evaluate_model(
     model: JourneyModel, labelled: pd.DataFrame, text_column: str = "text"
 ) -> dict[str, FrameworkEvaluation]:
     """Score a saved model on labelled posts it was not trained on."""
-    table = read_labelled(labelled, model.stages, text_column)
+    table = checked_labels(labelled, model.stages, text_column)
     if data_fingerprint(table) == model.metadata.get("training_data", {}).get("sha256"):
         warnings.warn(
             "these are the very posts the model was trained on, so the scores say little about new posts; "
@@ -106,7 +106,7 @@ def cross_validate_labelled(
     progress: Callable[[str], None] = lambda message: None,
 ) -> dict[str, FrameworkEvaluation]:
     """What `journey train` would score on this file: out-of-fold decisions with tuned decoding."""
-    table = read_labelled(labelled, stages, text_column)
+    table = checked_labels(labelled, stages, text_column)
     oof = cross_validate(table, stages, folds=folds, progress=progress)
     _, decoded = choose_decoding(oof, stages)
     positions = np.asarray(table.index.get_indexer(oof.table.index))
@@ -137,6 +137,19 @@ def evaluation_report(evaluations: dict[str, FrameworkEvaluation]) -> dict[str, 
             "reliability": reliability(evaluation.truth, evaluation.probabilities),
         }
     return report
+
+
+def evaluation_text(evaluations: dict[str, FrameworkEvaluation], how: str) -> str:
+    """What `journey evaluate` prints: per framework, the scores table, calibration and confusion matrix."""
+    blocks = []
+    for framework_id, evaluation in evaluations.items():
+        scores = evaluation.scores()
+        blocks.append(
+            format_scores(f"{framework_id}: {how}", scores)
+            + f"\n  calibration error (ECE) {scores['ece']:.3f}\n\n"
+            + format_confusion(evaluation.confusion())
+        )
+    return "\n\n".join(blocks)
 
 
 def format_confusion(confusion: pd.DataFrame) -> str:

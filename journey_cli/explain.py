@@ -8,8 +8,10 @@ between its two words, so a reader sees words ("refund", "never arrived").
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -81,6 +83,36 @@ def explain_texts(
                 framework_id, stage, float(result.confidences[row]), pushes, runners_up
             )
     return explanations
+
+
+def explanation_lines(
+    model: JourneyModel, texts: list[str], *, words: int = 5, top_k: int = 2, as_json: bool = False
+) -> Iterator[str]:
+    """What `journey explain` prints for each text: a block for people, or one JSON line."""
+    from .rules import stage_rules
+    from .terminal import printable
+
+    for text, per_framework in zip(texts, explain_texts(model, texts, words=words, top_k=top_k), strict=True):
+        rules = stage_rules(model.stages, {f: np.array([e.stage]) for f, e in per_framework.items()})
+        if as_json:
+            record: dict[str, Any] = {"text": text}
+            for framework_id, e in per_framework.items():
+                record[framework_id] = {
+                    "stage": e.stage,
+                    "confidence": round(e.confidence, 4),
+                    "rule": rules[framework_id][0],
+                    "why": [{"word": w, "push": p} for w, p in e.pushes],
+                    "next": [{"stage": s, "confidence": round(p, 4)} for s, p in e.alternatives],
+                }
+            yield json.dumps(record, ensure_ascii=False)
+            continue
+        lines = [printable(text)]
+        for framework_id, e in per_framework.items():
+            lines.append(f"  {framework_id}: {e.stage} ({e.confidence:.2f})  {rules[framework_id][0]}")
+            lines.append(f"    why:  {e.pushes_text() or '(no word the model knows)'}")
+            if e.alternatives:
+                lines.append(f"    next: {e.alternatives_text()}")
+        yield "\n".join(lines)
 
 
 def _by_word(names: list[str], pushes: np.ndarray, keep: int) -> list[tuple[str, float]]:

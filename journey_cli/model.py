@@ -359,7 +359,8 @@ def load_model(path: str | Path | None = None) -> JourneyModel:
             or (head.sentence_coef is not None and head.sentence_coef.shape != (rows, SENTENCE_DIMENSIONS))
         ):
             raise ModelError(
-                f"{path}: the {framework_id} weights do not match the vocabulary or the sentence encoder; the file is damaged"
+                f"{path}: the {framework_id} weights do not match the vocabulary or the sentence encoder; "
+                "the file is damaged"
             )
     stages = parse_stages(stages_yaml, source=f"stages inside {path}")
     for framework_id, framework in stages.frameworks.items():  # every framework needs its weights, and
@@ -373,9 +374,20 @@ def load_model(path: str | Path | None = None) -> JourneyModel:
         stages_yaml=stages_yaml,
         metadata=metadata,
     )
-    if not _is_bundled(path):
+    if not is_bundled(path):
         _warn_about_versions(metadata, path)
     return model
+
+
+def load_model_and_stages(path: str | Path | None, stages_path: str | Path | None) -> tuple[JourneyModel, Stages]:
+    """`load_model`, and the stages whose rules to use: those of `stages_path`, checked against the
+    model once for the run, or the model's own."""
+    from .stages import load_stages
+
+    model = load_model(path)
+    stages = load_stages(stages_path) if stages_path else model.stages
+    model.check_stages(stages)
+    return model, stages
 
 
 def _read_document(data: bytes, path: Path) -> dict[str, Any]:
@@ -566,7 +578,8 @@ def bundled_or_file(path: str | Path) -> Path:
     return BUNDLED_MODELS[name] if name in BUNDLED_MODELS and not Path(name).exists() else Path(path)
 
 
-def _is_bundled(path: Path) -> bool:
+def is_bundled(path: Path) -> bool:
+    """Whether `path` is one of the models that ship with journey."""
     try:
         return any(path.resolve() == bundled.resolve() for bundled in BUNDLED_MODELS.values())
     except OSError:

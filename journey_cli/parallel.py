@@ -6,14 +6,16 @@ chunks or spread over processes: it is byte for byte the same for any chunk size
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import itertools
 import os
 import signal
 import threading
 from collections import deque
-from collections.abc import Generator, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -31,6 +33,59 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # macOS and Windows
         return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class Classified:
+    """What a run wrote: rows, and posts the model could not read (another language)."""
+
+    rows: int = 0
+    unread: int = 0
+
+
+def classify_to(
+    stream: IO[bytes],
+    model: JourneyModel,
+    chunks: Iterable[pa.Table],
+    text_column: str,
+    fmt: str = "csv",
+    *,
+    raw: bool = False,
+    add_bom: bool = False,
+    workers: int = 1,
+    progress: Callable[[int], None] = lambda rows: None,
+    **options: Any,
+) -> Classified:
+    """Classify the chunks and write them to `stream` in `fmt` (csv, tsv, jsonl or xlsx).
+
+    CSV, TSV and JSON lines are classified by `classify_encoded` (`workers` processes); an xlsx
+    sheet holds at most a million rows, so it is classified here. `add_bom` starts CSV or TSV with
+    a UTF-8 BOM; `progress` is told the rows written so far after every chunk. `options` go to
+    `classify_table`.
+    """
+    stages = options.get("stages") or model.stages
+    done = Classified()
+    if fmt == "xlsx":
+        from .classify import classify_chunks
+        from .writing import write_xlsx
+
+        def counted(classified: Iterator[pa.Table]) -> Iterator[pa.Table]:
+            for chunk in classified:
+                done.unread += unread_posts(chunk, stages)
+                yield chunk
+
+        done.rows = write_xlsx(counted(classify_chunks(model, chunks, text_column, **options)), stream, raw=raw)
+        return done
+    if add_bom:
+        stream.write(codecs.BOM_UTF8)
+    encoded = classify_encoded(model, chunks, text_column, fmt, raw=raw, workers=workers, **options)
+    with contextlib.closing(encoded):  # on an error or Ctrl-C, the workers are stopped at once, not at exit
+        for rows, unread, data in encoded:
+            stream.write(data)
+            done.rows += rows
+            done.unread += unread
+            progress(done.rows)
+    return done
 
 
 def classify_encoded(
@@ -88,6 +143,8 @@ def classify_encoded(
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     except BaseException:  # Ctrl-C or a termination signal: end the workers now (see `cli.main`)
+        # Private names, as the executor has no public way to end its workers at once: shutdown()
+        # lets each finish its chunk, and its queue thread waits to hand over chunks no one will read.
         processes = list((getattr(pool, "_processes", None) or {}).values())
         for process in processes:
             process.terminate()  # SIGTERM ends even a worker still starting up, without a traceback
@@ -170,3 +227,22 @@ def _classify_chunk(chunk: pa.Table) -> tuple[int, bytes]:
     classified = classify_table(model, chunk, _worker["text_column"], **options)
     unread = unread_posts(classified, options.get("stages") or model.stages)
     return unread, bytes(encode_chunk(classified, _worker["fmt"], header=False, raw=_worker["raw"]))
+
+
+def exit_now(code: int) -> None:
+    """Exit without waiting on worker-pool threads: one that was reading from a worker ended mid-write
+    would wait for ever. What exit would release (the pool's named semaphores) is released first."""
+    import sys
+
+    with contextlib.suppress(Exception):
+        if "multiprocessing" in sys.modules:
+            from multiprocessing import resource_tracker, util
+
+            # Private, as no public call runs the finalizers without joining threads: the semaphores are
+            # unlinked and no thread is joined.
+            util._run_finalizers(0)  # type: ignore[attr-defined]
+            tracker = getattr(getattr(resource_tracker, "_resource_tracker", None), "_pid", None)
+            if tracker:  # nothing is left for it to clean, only a race to warn about
+                os.kill(tracker, signal.SIGKILL)
+        sys.stderr.flush()
+    os._exit(code)

@@ -91,6 +91,15 @@ def find_text_column(columns: list[str], wanted: str | None = None) -> str:
     raise DataError(f"no text column found; columns are {listing}; pass --text-column NAME")
 
 
+def delimiter_character(value: str) -> str:
+    """The delimiter a user means (`tab` and `\\t` are a tab); ValueError unless one character other
+    than a quote or a line end."""
+    value = {"\\t": "\t", "tab": "\t"}.get(value, value)
+    if len(value) != 1 or value in '"\r\n':
+        raise ValueError("the delimiter is one character other than a quote or a line end, such as , ; | or tab")
+    return value
+
+
 def text_codec(encoding: str) -> str:
     """The codec name of a text encoding; LookupError for an unknown one or a byte codec such as rot13."""
     try:
@@ -100,6 +109,25 @@ def text_codec(encoding: str) -> str:
     if info is None or not getattr(info, "_is_text_encoding", True):
         raise LookupError(f"unknown text encoding '{encoding}'; try utf-8, cp1252 or latin-1")
     return info.name
+
+
+@dataclass(frozen=True)
+class InputOptions:
+    """How to read an input file: the options every command that reads posts shares."""
+
+    text_column: str | None = None
+    encoding: str = "utf-8-sig"
+    delimiter: str | None = None
+
+    def read(self, source: str | Path, chunk_size: int = DEFAULT_CHUNK_SIZE) -> PostTable:
+        """`read_posts` with these options."""
+        return read_posts(
+            source,
+            text_column=self.text_column,
+            encoding=self.encoding,
+            delimiter=self.delimiter,
+            chunk_size=chunk_size,
+        )
 
 
 def read_posts(

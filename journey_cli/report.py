@@ -52,7 +52,7 @@ class StageCounts:
         return self.counts.drop([NONE, OTHER], errors="ignore")
 
 
-def read_classified(frame: pd.DataFrame, stages: Stages) -> list[StageCounts]:
+def stage_counts(frame: pd.DataFrame, stages: Stages) -> list[StageCounts]:
     """Posts per stage for each framework of `stages` that the classified table has a column for."""
     found = []
     for framework_id, framework in stages.frameworks.items():
@@ -265,7 +265,7 @@ def _reply_first_heading(first: ReplyFirst) -> str:
 
 def text_report(frame: pd.DataFrame, stages: Stages, text_column: str, top: int = 10) -> str:
     """The whole report as plain text for a terminal."""
-    results = read_classified(frame, stages)
+    results = stage_counts(frame, stages)
     dates = read_dates(frame)
     blocks = [stage_table(result) for result in results]
     blocks += [funnel(result) for result in results]
@@ -297,7 +297,7 @@ def html_report(frame: pd.DataFrame, stages: Stages, text_column: str, source: s
 
     sections = []
     dates = read_dates(frame)
-    for result in read_classified(frame, stages):
+    for result in stage_counts(frame, stages):
         framework = stages.frameworks[result.framework_id]
         rows = []
         for stage_id, count in result.counts.items():

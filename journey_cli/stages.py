@@ -129,6 +129,7 @@ class Stages(_Strict):
     frameworks: dict[Identifier, Framework] = Field(min_length=1)
     crosswalk: tuple[Crosswalk, ...] = ()
     _source: str = PrivateAttr(default="")
+    _fingerprint: tuple[object, str] = PrivateAttr(default=(None, ""))
 
     @property
     def source_yaml(self) -> str:
@@ -159,9 +160,15 @@ class Stages(_Strict):
         return {f_id: framework.stage_ids for f_id, framework in self.frameworks.items()}
 
     def fingerprint(self) -> str:
-        """A short hash of the framework and stage ids (not the wording, which may change freely)."""
-        canonical = json.dumps(self.stage_ids(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        """A short hash of the framework and stage ids (not the wording, which may change freely);
+        computed once per frameworks object, as stages cannot change (a copy with other frameworks
+        gets its own)."""
+        known, fingerprint = self._fingerprint
+        if known is not self.frameworks:
+            canonical = json.dumps(self.stage_ids(), sort_keys=True, separators=(",", ":"))
+            fingerprint = hashlib.sha256(canonical.encode()).hexdigest()[:16]
+            self._fingerprint = (self.frameworks, fingerprint)
+        return fingerprint
 
 
 def default_stages_path() -> Path:

@@ -25,8 +25,8 @@ from .calibration import Probabilities, expected_calibration_error, fit_temperat
 from .decoding import Decoded, decode
 from .errors import DataError
 from .features import documents
+from .metrics import format_scores, score_stages
 from .model import JourneyModel, LinearHead
-from .scoring import score_stages
 from .stages import NONE, Stages, load_stages
 from .text import MODEL_LANGUAGE, blank_posts, normalise_texts
 
@@ -202,7 +202,7 @@ def export_pipelines(pipelines: dict[str, Pipeline]) -> tuple[pa.Array, dict[str
     return pa.array(names, pa.string()), heads
 
 
-def read_labelled(labelled: pd.DataFrame, stages: Stages, text_column: str = "text") -> pd.DataFrame:
+def checked_labels(labelled: pd.DataFrame, stages: Stages, text_column: str = "text") -> pd.DataFrame:
     """Check a labelled table against the stages: a text column and one label column per framework.
 
     Returns the text and label columns, with blank labels as "" (that framework skips the row).
@@ -352,7 +352,7 @@ def train_model(
     if kind not in MODEL_KINDS:
         raise DataError(f"unknown model kind {kind!r}; kinds are {', '.join(MODEL_KINDS)}")
     stages = stages if stages is not None else load_stages()
-    table = read_labelled(labelled, stages, text_column)
+    table = checked_labels(labelled, stages, text_column)
     unlabelled = [f for f in stages.framework_ids if f not in table or not (table[f] != "").any()]
     if unlabelled:  # a model must say a stage in every framework of its stages file
         raise DataError(
@@ -516,3 +516,46 @@ def describe_model(model: JourneyModel) -> dict[str, Any]:
         "stages": model.stages.stage_ids(),
         **{k: v for k, v in model.metadata.items() if k != "stage_ids"},
     }
+
+
+def training_summary(model: JourneyModel) -> str:
+    """What `journey train` reports: each framework's cross-validated scores and calibration, and
+    whether the frameworks are decided jointly."""
+    cv = model.metadata["cv"]
+    blocks = []
+    for framework_id, scores in cv["scores"].items():
+        threshold = scores["threshold"]
+        none = f"none below confidence {threshold:.3f}" if threshold > 0 else "none only where likeliest"
+        blocks.append(
+            format_scores(f"{framework_id}: {cv['folds']}-fold cross-validation ({none})", scores)
+            + f"\n  calibration error (ECE) {scores['ece']:.3f} after temperature {scores['temperature']:.2f}"
+        )
+    if model.stages.crosswalk:  # with one framework, or none linked, there is no joint decision to compare
+        comparison = cv["joint_decoding"]
+        chosen = "jointly, within the crosswalk" if model.metadata["joint"] else "independently"
+        blocks.append(
+            f"Frameworks are decided {chosen}: mean CV macro-F1 {comparison['joint']:.3f} joint, "
+            f"{comparison['independent']:.3f} independent."
+        )
+    return "\n\n".join(blocks)
+
+
+def model_summary(info: dict[str, Any], where: str) -> str:
+    """What `journey model` shows of `describe_model`'s dict: where the model is, when and on what it
+    was trained, and each framework's cross-validated quality."""
+    data = info["training_data"]
+    lines = [
+        f"model     {where} ({info['kind']}, {info['model_kind']})",
+        f"created   {info['created']} with scikit-learn {info['versions']['scikit-learn']}",
+        f"trained   on {data['rows']} posts (data sha256 {data['sha256'][:12]})",
+    ]
+    for framework_id, stage_ids in info["stages"].items():
+        scores = info["cv"]["scores"].get(framework_id)
+        quality = (
+            f"CV macro-F1 {scores['macro_f1']:.3f}, accuracy {scores['accuracy']:.3f}, "
+            + (f"none below {scores['threshold']:.3f}" if scores["threshold"] > 0 else "none only where likeliest")
+            if scores
+            else "not trained"
+        )
+        lines.append(f"{framework_id:<10}{quality}; stages: {', '.join(stage_ids)}")
+    return "\n".join(lines)

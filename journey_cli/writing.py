@@ -10,6 +10,7 @@ only read them as numbers. JSON lines are never changed.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import os
@@ -28,6 +29,7 @@ import pyarrow.compute as pc
 from .errors import DataError, JourneyWarning, missing_extra
 
 if TYPE_CHECKING:
+    import pandas as pd
     from openpyxl.cell.cell import Cell
 
 FORMATS = ("csv", "tsv", "jsonl")
@@ -153,6 +155,78 @@ def check_writable(path: Path) -> None:
         raise DataError(f"{path} is a folder; give a file name inside it, such as {path / 'out.csv'}")
     if not path.parent.is_dir():
         raise DataError(f"cannot write {path}: folder {path.parent} does not exist")
+
+
+def check_outputs(
+    inputs: Iterable[str | Path | None], outputs: Iterable[Path | None], *, stdout: bool, xlsx: bool = False
+) -> None:
+    """Refuse, before any work, outputs that cannot be written or that would replace an input.
+
+    Inputs are compared by file identity, so `-` (stdin redirected from a file), links and other
+    spellings of the same file are caught, and so is stdout (`>> posts.csv`) if `stdout` is written.
+    An `xlsx` workbook is binary, so it is never written to a terminal.
+    """
+    import sys
+
+    if xlsx and stdout and sys.stdout is not None and sys.stdout.isatty():
+        raise DataError("an xlsx file is binary: pass --output FILE.xlsx (or redirect stdout to a file)")
+    read = {identity: given for given in inputs if (identity := _identity(given)) is not None}
+    written: set[object] = set()
+    given_outputs: list[str | Path] = [*(["<stdout>"] if stdout else []), *(o for o in outputs if o is not None)]
+    for output in given_outputs:
+        if output != "<stdout>":
+            check_writable(Path(output))
+        identity = _identity(output)
+        shown = "stdout" if output == "<stdout>" else str(output)
+        if identity in read:
+            raise DataError(f"{shown} is also an input ({read[identity]}); write to another file so the input is kept")
+        key = identity or (output if output == "<stdout>" else str(Path(output).resolve()))
+        if key in written:
+            raise DataError(f"{shown} is given for two outputs; give each its own file")
+        written.add(key)
+
+
+def _identity(given: str | Path | None) -> tuple[int, int] | None:
+    """(device, inode) of a regular file named by `given` ("-": stdin, "<stdout>": stdout), if there is one."""
+    import io
+    import sys
+
+    try:
+        if given in ("-", "<stdout>"):
+            stream = sys.stdin if given == "-" else sys.stdout
+            if stream is None:
+                return None
+            status = os.fstat(stream.fileno())
+        elif given is None:
+            return None
+        else:
+            status = os.stat(given)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return None
+    return (status.st_dev, status.st_ino) if stat.S_ISREG(status.st_mode) else None
+
+
+@contextlib.contextmanager
+def output_stream(output: Path | None) -> Iterator[IO[bytes]]:
+    """stdout's bytes, or a file that replaces `output` only once complete (a failed run leaves no half file)."""
+    import sys
+
+    if output is None:
+        if sys.stdout is None:
+            raise DataError("stdout is closed; pass --output FILE")
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    with replacing(output, "wb") as stream:
+        yield stream
+
+
+def write_rows(frame: pd.DataFrame, output: Path | None, *, raw: bool = False, add_bom: bool = False) -> None:
+    """Write a pandas DataFrame as CSV to stdout or, once complete, to `output`."""
+    with output_stream(output) as stream:
+        if add_bom:
+            stream.write(codecs.BOM_UTF8)
+        write_table([pa.Table.from_pandas(frame.astype(str), preserve_index=False)], stream, raw=raw)
 
 
 def _through_links(path: Path) -> Path:

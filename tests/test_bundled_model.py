@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 
 from journey_cli import classify_texts, load_model, load_stages
+from journey_cli.metrics import score_stages
 from journey_cli.model import BUNDLED_MODELS
-from journey_cli.scoring import score_stages
 from journey_cli.stages import default_stages_path
-from journey_cli.training import data_fingerprint, read_labelled
+from journey_cli.training import checked_labels, data_fingerprint
 
 from .conftest import EXAMPLES, ROOT
 
@@ -26,7 +26,7 @@ def bundled(request):
 
 def test_bundled_model_was_trained_on_the_current_corpus(bundled):
     stages = load_stages()
-    corpus = read_labelled(pd.read_csv(EXAMPLES / "labelled.csv", dtype=str, keep_default_na=False), stages)
+    corpus = checked_labels(pd.read_csv(EXAMPLES / "labelled.csv", dtype=str, keep_default_na=False), stages)
     assert bundled.metadata["training_data"]["sha256"] == data_fingerprint(corpus), REBUILD
 
 

@@ -125,6 +125,19 @@ def test_text_column_option_and_error(runner, mini_model_path, tmp_path):
     assert result.stdout.splitlines()[0].startswith("id,caption_text,lifecycle_stage")
 
 
+@pytest.mark.parametrize(("args", "env"), [(["--debug"], {}), ([], {"JOURNEY_DEBUG": "1"})])
+def test_debug_shows_the_traceback_behind_an_error_line(runner, tmp_path, args, env):
+    path = tmp_path / "export.csv"
+    path.write_text("id,caption_text\n1,where can I buy a decent used bike\n")
+    plain = runner.invoke(app, ["classify", str(path)])
+    debugged = runner.invoke(app, [*args, "classify", str(path)], env=env)
+    assert plain.exit_code == debugged.exit_code == 1
+    assert len(plain.stderr.splitlines()) == 1
+    assert debugged.stderr.startswith("Traceback (most recent call last):")
+    assert "journey_cli/reading.py" in debugged.stderr and "DataError: no text column found" in debugged.stderr
+    assert debugged.stderr.splitlines()[-1] == plain.stderr.strip()
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [

@@ -7,7 +7,7 @@ import pytest
 
 from journey_cli import DataError, ModelError, classify_texts, load_model, load_stages, parse_stages, save_model
 from journey_cli.model import JourneyModel
-from journey_cli.training import data_fingerprint, read_labelled, train_model
+from journey_cli.training import checked_labels, data_fingerprint, train_model
 
 from .conftest import DATA, EXAMPLES
 
@@ -23,7 +23,7 @@ def test_saved_model_records_how_it_was_made(mini_model_path, labelled):
     stages = load_stages()
     assert metadata["stages_fingerprint"] == stages.fingerprint()
     assert metadata["training_data"]["rows"] == len(labelled)
-    assert metadata["training_data"]["sha256"] == data_fingerprint(read_labelled(labelled, stages))
+    assert metadata["training_data"]["sha256"] == data_fingerprint(checked_labels(labelled, stages))
     assert {"scikit-learn", "numpy", "skops", "python"} <= set(metadata["versions"])
     for framework_id in ("lifecycle", "social"):
         scores = metadata["cv"]["scores"][framework_id]
@@ -45,7 +45,7 @@ def test_every_unknown_label_of_every_framework_is_reported_at_once_with_its_row
     broken.loc[[8, 9], "social"] = "fan"
     broken.loc[3, "lifecycle"] = "purchase"
     with pytest.raises(DataError) as raised:
-        read_labelled(broken, load_stages())
+        checked_labels(broken, load_stages())
     assert str(raised.value) == (
         "lifecycle: 'purchase' (row 5) is not a stage (1 row); stages are realisation, awareness, evaluation, "
         "transaction, consumption, service, none; social: 'advocay' (row 7), 'fan' (row 10) are not a stage "
@@ -56,17 +56,17 @@ def test_every_unknown_label_of_every_framework_is_reported_at_once_with_its_row
 def test_labels_match_stage_ids_ignoring_case_spaces_and_hyphens(labelled):
     spelled = labelled.copy()
     spelled["social"] = spelled["social"].str.replace("_", "-").str.title()  # Post-Purchase, Pain-Point, ...
-    assert read_labelled(spelled, load_stages()).equals(read_labelled(labelled, load_stages()))
+    assert checked_labels(spelled, load_stages()).equals(checked_labels(labelled, load_stages()))
 
 
 def test_missing_text_or_label_columns_are_explained(labelled):
     stages = load_stages()
     with pytest.raises(DataError, match="no 'text' column"):
-        read_labelled(labelled.rename(columns={"text": "words"}), stages)
+        checked_labels(labelled.rename(columns={"text": "words"}), stages)
     with pytest.raises(DataError, match=r"no label column: add a column .*, or pass --stages FILE"):
-        read_labelled(labelled[["text"]], stages)
+        checked_labels(labelled[["text"]], stages)
     with pytest.raises(DataError, match=r"no label column: found 'Lifecycle', 'Social'; .* named exactly as"):
-        read_labelled(labelled.rename(columns={"lifecycle": "Lifecycle", "social": "Social"}), stages)
+        checked_labels(labelled.rename(columns={"lifecycle": "Lifecycle", "social": "Social"}), stages)
 
 
 def test_a_framework_may_be_left_blank_on_some_rows(labelled):
