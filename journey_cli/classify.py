@@ -21,14 +21,27 @@ if TYPE_CHECKING:
 CONFIDENCE_DIGITS = 4
 
 
+def stage_column(framework_id: str) -> str:
+    """The name of the column that holds each post's stage in a framework: `F_stage`."""
+    return f"{framework_id}_stage"
+
+
+def confidence_column(framework_id: str) -> str:
+    return f"{framework_id}_confidence"
+
+
+def rule_column(framework_id: str) -> str:
+    return f"{framework_id}_rule"
+
+
 def result_columns(stages: Stages) -> list[str]:
     """The columns classify adds, in order: `F_stage, F_confidence, F_rule` for each framework F."""
-    return [f"{f}_{part}" for f in stages.framework_ids for part in ("stage", "confidence", "rule")]
+    return [name(f) for f in stages.framework_ids for name in (stage_column, confidence_column, rule_column)]
 
 
 def unread_posts(classified: pa.Table, stages: Stages) -> int:
     """How many classified posts the model could not read (another language): `none` at confidence 0."""
-    confidence = classified[f"{stages.framework_ids[0]}_confidence"]
+    confidence = classified[confidence_column(stages.framework_ids[0])]
     return int(pc.sum(pc.equal(confidence, 0.0)).as_py() or 0)
 
 
@@ -72,10 +85,10 @@ def classify_results(
     columns: dict[str, pa.Array] = {}
     for framework_id in stages.framework_ids:
         stage_ids, confidences = decided[framework_id]
-        columns[f"{framework_id}_stage"] = _few_values(stage_ids)
+        columns[stage_column(framework_id)] = _few_values(stage_ids)
         confidences = np.asarray(confidences, dtype=np.float64).round(CONFIDENCE_DIGITS)
-        columns[f"{framework_id}_confidence"] = pa.array(confidences, pa.float64())
-        columns[f"{framework_id}_rule"] = _few_values(rules[framework_id])
+        columns[confidence_column(framework_id)] = pa.array(confidences, pa.float64())
+        columns[rule_column(framework_id)] = _few_values(rules[framework_id])
     columns.update({name: pa.array(values, pa.string()) for name, values in extra.items()})
     return columns
 

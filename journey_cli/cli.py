@@ -379,7 +379,7 @@ def report(
     Example: journey classify examples/posts.csv -o labelled.csv && journey report labelled.csv
     """
     from .model import load_model
-    from .report import html_report, pyplot, report_columns, text_report
+    from .report import html_report, pyplot, read_classified_file, text_report
     from .stages import load_stages
     from .writing import replacing
 
@@ -388,7 +388,7 @@ def report(
         pyplot()  # before the text report, so a missing matplotlib is not lost under it
     stages = load_stages(stages_path) if stages_path else load_model(None).stages
     table = _input(text_column, encoding, delimiter).read(classified)
-    frame = table.frame(report_columns(table.columns, stages, table.text_column))
+    frame = read_classified_file(table, stages)
     to_stdout(text_report(frame, stages, table.text_column, top))
     if html_path is not None:
         page = html_report(frame, stages, table.text_column, table.name, top)

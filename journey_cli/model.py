@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from . import signatures
 from .calibration import Probabilities
 from .decoding import Decoded, decode
 from .errors import JourneyWarning, ModelError
@@ -290,7 +291,6 @@ _PICKLE = (
     "is a {what}; journey never opens pickles because loading one can run any code. "
     "Load only models saved by `journey train` (.skops)"
 )
-_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 # What a damaged or hand-edited archive raises from zipfile, zlib, json and the walk over its schema.
 _DAMAGED_ARCHIVE = (
     zipfile.BadZipFile,
@@ -392,7 +392,7 @@ def load_model_and_stages(path: str | Path | None, stages_path: str | Path | Non
 
 def _read_document(data: bytes, path: Path) -> dict[str, Any]:
     """The plain dict of a journey model file, or a ModelError that says in words what the file is."""
-    if not data.startswith(_ZIP_MAGIC):
+    if not data.startswith(signatures.ZIP):
         raise ModelError(f"{path} {_describe_non_model(data)}")
     damaged = f"{path} is damaged or incomplete (its skops archive cannot be read); copy it again or {_RETRAIN}"
     try:
@@ -438,6 +438,9 @@ def _describe_non_model(data: bytes) -> str:
             if _is_pickle(head):
                 return _PICKLE.format(what=f"pickle file compressed with {name} (as joblib writes)")
             return f"is a file compressed with {name}, not a journey model; {_ONLY_JOURNEY_MODELS}"
+    document = next((what for magic, what in signatures.DOCUMENTS.items() if data.startswith(magic)), None)
+    if document:
+        return f"is {document}, not a journey model; {_ONLY_JOURNEY_MODELS}"
     head = data[:4096]
     try:
         head.decode("utf-8")
@@ -479,11 +482,15 @@ def _zlib_head(data: bytes, wbits: int = zlib.MAX_WBITS) -> bytes:
 
 
 _COMPRESSIONS: list[tuple[str, bytes, Any]] = [
-    ("zlib", b"\x78", _zlib_head),
-    ("gzip", b"\x1f\x8b", lambda data: _zlib_head(data, 16 + zlib.MAX_WBITS)),
-    ("bz2", b"BZh", lambda data: bz2.BZ2Decompressor().decompress(data, _HEAD)),
-    ("xz", b"\xfd7zXZ\x00", lambda data: lzma.LZMADecompressor(lzma.FORMAT_XZ).decompress(data, _HEAD)),
-    ("lzma", b"\x5d\x00\x00", lambda data: lzma.LZMADecompressor(lzma.FORMAT_ALONE).decompress(data, _HEAD)),
+    ("zlib", signatures.COMPRESSED["zlib"], _zlib_head),
+    ("gzip", signatures.COMPRESSED["gzip"], lambda data: _zlib_head(data, 16 + zlib.MAX_WBITS)),
+    ("bz2", signatures.COMPRESSED["bz2"], lambda data: bz2.BZ2Decompressor().decompress(data, _HEAD)),
+    ("xz", signatures.COMPRESSED["xz"], lambda data: lzma.LZMADecompressor(lzma.FORMAT_XZ).decompress(data, _HEAD)),
+    (
+        "lzma",
+        signatures.COMPRESSED["lzma"],
+        lambda data: lzma.LZMADecompressor(lzma.FORMAT_ALONE).decompress(data, _HEAD),
+    ),
 ]
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from . import signatures
 from .errors import DataError
 
 if TYPE_CHECKING:
@@ -33,16 +34,12 @@ BLOCK_BYTES = 8 << 20
 read again with blocks eight times larger; stdin cannot be read twice, so there it is an error."""
 _MAX_BLOCK_BYTES = 1 << 30
 _NOT_CSV = {
-    b"PK\x03\x04": "an Excel workbook (.xlsx) or another zip archive; in Excel, save it as 'CSV UTF-8'",
-    b"\xd0\xcf\x11\xe0": "an old Office file, such as an Excel .xls workbook; save it as 'CSV UTF-8'",
-    b"\x1f\x8b": "gzip-compressed; decompress it first (gunzip)",
-    b"BZh": "bzip2-compressed; decompress it first (bunzip2)",
-    b"\xfd7zXZ": "xz-compressed; decompress it first (unxz)",
-    b"%PDF": "a PDF document",
-    b"\x89PNG": "a PNG image",
-    b"\xff\xd8\xff": "a JPEG image",
-    b"SQLite format 3": "an SQLite database",
-    b"PAR1": "a Parquet file",
+    signatures.ZIP[0]: "an Excel workbook (.xlsx) or another zip archive; in Excel, save it as 'CSV UTF-8'",
+    signatures.OLE: "an old Office file, such as an Excel .xls workbook; save it as 'CSV UTF-8'",
+    signatures.COMPRESSED["gzip"]: "gzip-compressed; decompress it first (gunzip)",
+    signatures.COMPRESSED["bz2"]: "bzip2-compressed; decompress it first (bunzip2)",
+    signatures.COMPRESSED["xz"]: "xz-compressed; decompress it first (unxz)",
+    **signatures.DOCUMENTS,
 }
 """Starts of files people pass by mistake, and what to tell them."""
 _SNIFF_BYTES = 64 * 1024

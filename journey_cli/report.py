@@ -7,9 +7,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 import pandas as pd
+import pyarrow as pa
 
+from .classify import confidence_column, stage_column
 from .errors import DataError, JourneyWarning, missing_extra
+from .reading import PostTable
 from .stages import NONE, Stages
+from .writing import unneutralise
 
 BAR_WIDTH = 30
 DATE_COLUMNS = ("created_at", "date", "timestamp", "datetime", "posted_at", "published_at", "created", "post_date")
@@ -32,8 +36,17 @@ def report_columns(columns: list[str], stages: Stages, text_column: str) -> list
     """The columns of a classified table the report reads (not the rules, which are most of its size)."""
     wanted = {text_column, _column(columns, DATE_COLUMNS), _column(columns, AUTHOR_COLUMNS)}
     for framework_id in stages.framework_ids:
-        wanted |= {f"{framework_id}_stage", f"{framework_id}_confidence"}
+        wanted |= {stage_column(framework_id), confidence_column(framework_id)}
     return [column for column in columns if column in wanted]
+
+
+def read_classified_file(table: PostTable, stages: Stages) -> pd.DataFrame:
+    """The columns of a file `journey classify` wrote that the report reads, each cell as classified:
+    the quote classify's formula guard added is taken away (`writing.unneutralise`)."""
+    frame = table.frame(report_columns(table.columns, stages, table.text_column))
+    for column in frame.columns:
+        frame[column] = unneutralise(pa.array(frame[column], pa.string())).to_pandas()
+    return frame
 
 
 @dataclass
@@ -56,10 +69,10 @@ def stage_counts(frame: pd.DataFrame, stages: Stages) -> list[StageCounts]:
     """Posts per stage for each framework of `stages` that the classified table has a column for."""
     found = []
     for framework_id, framework in stages.frameworks.items():
-        column = f"{framework_id}_stage"
+        column = stage_column(framework_id)
         if column not in frame.columns:
             continue
-        values = frame[column].astype(str).str.lstrip("'")
+        values = frame[column].astype(str)
         order = [s for s in framework.stage_ids if s != NONE] + [NONE]
         counts = values.value_counts()
         unknown = counts.drop(order, errors="ignore")
@@ -75,7 +88,7 @@ def stage_counts(frame: pd.DataFrame, stages: Stages) -> list[StageCounts]:
             )
         found.append(StageCounts(framework_id, framework.name, counts))
     if not found:
-        wanted = ", ".join(f"{f}_stage" for f in stages.framework_ids)
+        wanted = ", ".join(stage_column(f) for f in stages.framework_ids)
         raise DataError(
             f"no stage columns ({wanted}); report reads the output of `journey classify`"
             " (give --stages FILE if it was classified with another stages file)"
@@ -126,7 +139,7 @@ def read_dates(frame: pd.DataFrame) -> Dates | None:
     column = _column(frame.columns, DATE_COLUMNS)
     if column is None:
         return None
-    raw = frame[column].astype(str).str.lstrip("'").str.strip()
+    raw = frame[column].astype(str).str.strip()
     filled = raw[raw != ""]
     if not len(filled):
         return None
@@ -177,7 +190,7 @@ def stages_by_period(frame: pd.DataFrame, result: StageCounts, dates: Dates | No
         return None
     when = dates.values
     period = "D" if when.max() - when.min() < pd.Timedelta(weeks=3) else "W"
-    stages = frame[f"{result.framework_id}_stage"].astype(str).str.lstrip("'")
+    stages = frame[stage_column(result.framework_id)].astype(str)
     stages = stages.where(stages.isin(result.counts.index), OTHER)
     table = pd.crosstab(when.dt.tz_localize(None).dt.to_period(period), stages)
     table = table.reindex(columns=[s for s in result.counts.index if s in table.columns])
@@ -212,8 +225,8 @@ def _post_lines(posts: pd.DataFrame, text_column: str, width: int = 80) -> list[
     author = _column(posts.columns, AUTHOR_COLUMNS)
     lines = []
     for _, row in posts.iterrows():
-        text = " ".join(str(row[text_column]).lstrip("'").split())
-        name = " ".join(str(row[author]).lstrip("'").split()) if author else ""  # on one line, as the text
+        text = " ".join(str(row[text_column]).split())
+        name = " ".join(str(row[author]).split()) if author else ""  # on one line, as the text
         who = f"{name}: " if name else ""
         lines.append(f"{who}{text[:width] + ('…' if len(text) > width else '')}")
     return lines
@@ -223,7 +236,7 @@ def unread(frame: pd.DataFrame, stages: Stages) -> pd.DataFrame:
     """The posts the model could not read (not in English): `none` at confidence 0 in every framework."""
     found = pd.Series(True, index=frame.index)
     for framework_id in stages.framework_ids:
-        confidence = f"{framework_id}_confidence"
+        confidence = confidence_column(framework_id)
         if confidence not in frame.columns:
             return frame.iloc[:0]
         found &= pd.to_numeric(frame[confidence], errors="coerce").eq(0.0)
@@ -241,12 +254,12 @@ def reply_first(frame: pd.DataFrame, stages: Stages, top: int = 10) -> ReplyFirs
     names = []
     for framework_id, framework in stages.frameworks.items():
         urgent = [stage.id for stage in framework.stages if stage.reply_first]
-        column = f"{framework_id}_stage"
+        column = stage_column(framework_id)
         if not urgent or column not in frame.columns:
             continue
         names += [f"{framework_id} {stage_id}" for stage_id in urgent]
-        hit = frame[column].astype(str).str.lstrip("'").isin(urgent)
-        confidence = f"{framework_id}_confidence"
+        hit = frame[column].astype(str).isin(urgent)
+        confidence = confidence_column(framework_id)
         sure = pd.to_numeric(frame[confidence], errors="coerce") if confidence in frame.columns else None
         sure = (sure if sure is not None else pd.Series(0.0, index=frame.index)).fillna(0.0)
         flagged_confidence.append(sure.where(hit))
@@ -321,8 +334,8 @@ def html_report(frame: pd.DataFrame, stages: Stages, text_column: str, source: s
     author, date = _column(first.posts.columns, AUTHOR_COLUMNS), _column(first.posts.columns, DATE_COLUMNS)
     rows = []
     for (_, post), sure in zip(first.posts.iterrows(), first.urgency, strict=True):
-        cells = [f"{sure:.2f}"] + [str(post[c]).lstrip("'") for c in (author, date) if c]
-        rows.append(cells + [" ".join(str(post[text_column]).lstrip("'").split())])
+        cells = [f"{sure:.2f}"] + [str(post[c]) for c in (author, date) if c]
+        rows.append(cells + [" ".join(str(post[text_column]).split())])
     header = ["confidence"] + [c for c in (author, date) if c] + ["post"]
     kinds = {0: "n", len(header) - 2: "d"} if date else {0: "n"}
     sections.append(
@@ -333,7 +346,7 @@ def html_report(frame: pd.DataFrame, stages: Stages, text_column: str, source: s
     if len(foreign):
         shown = foreign.head(top)
         columns = [c for c in (author, date) if c]
-        rows = [[str(post[c]).lstrip("'") for c in columns] + [" ".join(str(post[text_column]).lstrip("'").split())]
+        rows = [[str(post[c]) for c in columns] + [" ".join(str(post[text_column]).split())]
                 for _, post in shown.iterrows()]  # fmt: skip
         sections.append(
             f"<section><h2>For a person to read</h2><p>{escape(_unread_heading(foreign).capitalize())}."

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .model import JourneyModel
-from .text import normalise_texts
+from .text import blank_posts, normalise_texts
 
 POOL_FACTOR = 10
 SIMILARITY_PENALTY = 0.5
@@ -44,11 +44,13 @@ def suggest_posts(model: JourneyModel, chunks: Iterable[pa.Table], text_column: 
 
 
 def _score(model: JourneyModel, table: pa.Table, text_column: str) -> pd.DataFrame:
-    normalised = np.asarray(normalise_texts(table[text_column]).to_pylist(), dtype=object)
-    chunk = table.to_pandas()[normalised != ""].copy()
+    normalised = normalise_texts(table[text_column])
+    worded = ~blank_posts(normalised)  # posts of only handles, links or emoji are `none` by rule: nothing to learn
+    chunk = table.to_pandas()[worded].copy()
     if chunk.empty:
         return chunk.assign(uncertainty=pd.Series(dtype=float), _normalised=pd.Series(dtype=object))
-    decoded = model.decide(pa.array(normalised[normalised != ""], pa.string()))
+    normalised = normalised.filter(pa.array(worded))
+    decoded = model.decide(normalised)
     margins = []
     for framework_id, result in decoded.items():
         top_two = np.sort(result.probabilities.to_numpy(), axis=1)[:, -2:]
@@ -57,7 +59,7 @@ def _score(model: JourneyModel, table: pa.Table, text_column: str) -> pd.DataFra
             chunk[framework_id] = ""
         chunk[f"{framework_id}_guess"] = result.stages
     chunk["uncertainty"] = (1.0 - np.mean(margins, axis=0)).round(4)
-    chunk["_normalised"] = normalised[normalised != ""]
+    chunk["_normalised"] = normalised.to_numpy(zero_copy_only=False)
     return chunk
 
 

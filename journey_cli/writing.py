@@ -80,6 +80,17 @@ def neutralise(column: pa.Array) -> pa.Array:
     return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
 
 
+def unneutralise(column: pa.Array) -> pa.Array:
+    """The inverse of `neutralise`: the single quote it added taken away, and nothing else (a post's
+    own leading quotes stay)."""
+    marked = pc.match_substring_regex(column, "^'" + FORMULA_START.removeprefix("^"))
+    if not pc.any(marked).as_py():
+        return column
+    rest = pc.utf8_slice_codeunits(column, 1)
+    added = pc.and_not(marked, pc.match_substring_regex(rest, PLAIN_NUMBER))
+    return pc.if_else(added, rest, column)
+
+
 def _cells(column: pa.Array | pa.ChunkedArray, delimiter: str, width: int, raw: bool = False) -> pa.Array:
     """A column as CSV cells: quoted (quotes doubled) where it holds the delimiter, a quote or a line end.
 

@@ -335,6 +335,7 @@ NOT_MODELS = {
         "was saved by an older journey; retrain it with `journey train`",
     ),
     "newer journey model": (_newer_journey_model, "was saved by a newer journey; upgrade journey to load it"),
+    "PDF": (lambda model, tmp: b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "is a PDF document, not a journey model"),
 }
 
 

@@ -100,6 +100,29 @@ def test_suggest_picks_distinct_uncertain_posts_ready_to_label(runner, mini_mode
     assert "Suggested 10 posts" in result.stderr
 
 
+def test_suggest_starts_with_the_least_certain_post_and_skips_near_copies(runner, mini_model_path, tmp_path):
+    every = runner.invoke(app, ["suggest", str(EXAMPLES / "posts.csv"), "-n", "100", "-m", str(mini_model_path)])
+    ranked = pd.read_csv(io.StringIO(every.stdout), dtype=str, keep_default_na=False)
+    uncertainty = ranked["uncertainty"].astype(float)
+    assert uncertainty.iloc[0] == uncertainty.max()  # the first pick is the least certain post of all
+    # Five near copies of the least certain post, and posts with no words: one copy at most is worth a label.
+    posts = pd.read_csv(EXAMPLES / "posts.csv", dtype=str, keep_default_na=False)
+    first = ranked.iloc[0]
+    copies = [{**first[posts.columns].to_dict(), "id": f"copy{i}", "text": f"{first['text']} {word}"}
+              for i, word in enumerate(["again", "today", "please", "now", "ok"])]  # fmt: skip
+    blank = [
+        {**first[posts.columns].to_dict(), "id": f"blank{i}", "text": text} for i, text in enumerate(["@delta", "🔥🔥"])
+    ]
+    path = tmp_path / "with_copies.csv"
+    pd.concat([posts, pd.DataFrame(copies + blank)]).to_csv(path, index=False)
+    result = runner.invoke(app, ["suggest", str(path), "-n", "10", "-m", str(mini_model_path)])
+    assert result.exit_code == 0, result.stderr
+    picked = pd.read_csv(io.StringIO(result.stdout), dtype=str, keep_default_na=False)
+    near_copies = picked["id"].isin([first["id"], *(c["id"] for c in copies)])
+    assert near_copies.sum() == 1, picked[["id", "text"]]
+    assert not picked["id"].str.startswith("blank").any()
+
+
 def test_evaluating_on_the_training_posts_warns_that_the_scores_flatter(runner, mini_model_path):
     result = runner.invoke(app, ["evaluate", str(DATA / "mini_labelled.csv"), "--model", str(mini_model_path)])
     assert result.exit_code == 0, result.stderr

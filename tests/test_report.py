@@ -35,11 +35,28 @@ def test_report_counts_every_post_per_stage_and_lists_problems_after_purchase_fi
     surest = urgent["social_confidence"].astype(float).sort_values(ascending=False, kind="stable").head(3)
     heading, *first = report.split("reply first: ")[1].splitlines()
     assert heading == f"the 3 surest of {len(urgent)} posts at social post_purchase"
+    posts = pd.read_csv(EXAMPLES / "posts.csv", dtype=str, keep_default_na=False)  # as written, before the guard
     expected = [
-        f"{sure:.2f}  {frame.at[i, 'author'].lstrip(chr(39))}: {' '.join(frame.at[i, 'text'].lstrip(chr(39)).split())}"
-        for i, sure in surest.items()
+        f"{sure:.2f}  {posts.at[i, 'author']}: {' '.join(posts.at[i, 'text'].split())}" for i, sure in surest.items()
     ]
     assert [line.strip()[:70] for line in first] == [line[:70] for line in expected]
+
+
+def test_the_report_shows_posts_as_written_not_as_guarded_for_spreadsheets(runner, tmp_path):
+    # classify's formula guard put the quote before @ and =; the posts' own leading quotes are theirs.
+    classified = tmp_path / "classified.csv"
+    classified.write_text(
+        "author,text,social_stage,social_confidence\n"
+        "'@ana,'=HYPERLINK(1) my order never came,post_purchase,0.9\n"
+        "'bob',''Tis the season and my parcel is lost,post_purchase,0.8\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["report", str(classified)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.split("reply first: ")[1].splitlines()[1:] == [
+        "  0.90  @ana: =HYPERLINK(1) my order never came",
+        "  0.80  'bob': ''Tis the season and my parcel is lost",
+    ]
 
 
 def test_reply_first_follows_the_stages_file_the_surest_first(runner, tmp_path):
