@@ -28,6 +28,7 @@ _WHERE = {
     "evaluate_model": "evaluation",
     "explain_texts": "explain",
     "JourneyModel": "model",
+    "ModelMetadata": "metadata",
     "load_model": "model",
     "save_model": "model",
     "read_posts": "reading",
@@ -41,6 +42,7 @@ _WHERE = {
     "html_report": "report",
     "text_report": "report",
     "neutralise": "writing",
+    "unneutralise": "writing",
     "write_table": "writing",
     "write_xlsx": "writing",
 }
@@ -59,6 +61,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time each name l
     from .errors import DataError, JourneyError, JourneyWarning, ModelError, StagesError
     from .evaluation import cross_validate_labelled, evaluate_model
     from .explain import explain_texts
+    from .metadata import ModelMetadata
     from .model import JourneyModel, ModelVersionWarning, load_model, save_model
     from .reading import read_posts
     from .report import html_report, text_report
@@ -66,7 +69,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time each name l
     from .stages import Stages, load_stages, parse_stages
     from .suggest import suggest_posts
     from .training import train_model
-    from .writing import neutralise, write_table, write_xlsx
+    from .writing import neutralise, unneutralise, write_table, write_xlsx
 
     __version__: str
 else:
@@ -101,6 +104,7 @@ __all__ = [
     "JourneyModel",
     "JourneyWarning",
     "ModelError",
+    "ModelMetadata",
     "Stages",
     "StagesError",
     "classify_chunks",
@@ -125,6 +129,7 @@ __all__ = [
     "html_report",
     "text_report",
     "neutralise",
+    "unneutralise",
     "write_table",
     "write_xlsx",
     "__version__",

@@ -69,7 +69,7 @@ def evaluate_model(
 ) -> dict[str, FrameworkEvaluation]:
     """Score a saved model on labelled posts it was not trained on."""
     table = checked_labels(labelled, model.stages, text_column)
-    if data_fingerprint(table) == model.metadata.get("training_data", {}).get("sha256"):
+    if data_fingerprint(table) == model.metadata.training_data.sha256:
         warnings.warn(
             "these are the very posts the model was trained on, so the scores say little about new posts; "
             "test on posts it never saw, or cross-validate with --cv 5",

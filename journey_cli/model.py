@@ -36,6 +36,7 @@ from .calibration import Probabilities
 from .decoding import Decoded, decode
 from .errors import JourneyWarning, ModelError
 from .features import Counts, count_features
+from .metadata import ModelMetadata
 from .stages import NONE, Stages, parse_stages
 from .text import as_text_array, blank_posts, foreign_posts, normalise_texts
 from .writing import replacing
@@ -108,11 +109,11 @@ class JourneyModel:
     heads: dict[str, LinearHead]
     stages: Stages
     stages_yaml: str
-    metadata: dict[str, Any]
+    metadata: ModelMetadata
 
     @property
     def thresholds(self) -> dict[str, float]:
-        return dict(self.metadata.get("thresholds", {}))
+        return dict(self.metadata.thresholds)
 
     @property
     def kind(self) -> str:
@@ -189,9 +190,9 @@ class JourneyModel:
         decoded = decode(
             self.probabilities_of(normalised, blank),
             self.stages,
-            temperatures=self.metadata.get("temperatures"),
+            temperatures=self.metadata.temperatures,
             thresholds={**self.thresholds, **(thresholds or {})},
-            joint=bool(self.metadata.get("joint", False)),
+            joint=self.metadata.joint,
         )
         for result in decoded.values():
             # Confidence 0 is kept for posts the model cannot read; one it read is never under the
@@ -250,7 +251,7 @@ def save_model(model: JourneyModel, path: str | Path) -> Path:
     offsets = np.frombuffer(offsets, dtype=np.int32)[start : end + 1]
     document = {
         "format": MODEL_FORMAT,
-        "metadata": json.dumps(model.metadata),
+        "metadata": json.dumps(model.metadata.as_json()),
         "stages_yaml": model.stages_yaml,
         "vocabulary": np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]].copy(),
         "vocabulary_offsets": (offsets - offsets[0]).astype(np.int64),
@@ -344,11 +345,11 @@ def load_model(path: str | Path | None = None) -> JourneyModel:
             )
             for framework_id, head in document["frameworks"].items()
         }
-        metadata = json.loads(document["metadata"])
+        metadata = ModelMetadata.model_validate_json(document["metadata"])
         stages_yaml = document["stages_yaml"]
-    except (KeyError, ValueError, TypeError, AttributeError, pa.ArrowException):
+    except (KeyError, ValueError, TypeError, AttributeError, pa.ArrowException):  # pydantic's errors are ValueErrors
         raise ModelError(damaged) from None
-    if not isinstance(metadata, dict) or not isinstance(stages_yaml, str):
+    if not isinstance(stages_yaml, str):
         raise ModelError(damaged)
     for framework_id, head in heads.items():
         rows = 1 if len(head.classes) == 2 else len(head.classes)
@@ -593,10 +594,9 @@ def is_bundled(path: Path) -> bool:
         return False
 
 
-def _warn_about_versions(metadata: dict[str, Any], path: Path) -> None:
+def _warn_about_versions(metadata: ModelMetadata, path: Path) -> None:
     """Warn if the model was trained with another scikit-learn (major.minor) than the installed one."""
-    versions = metadata.get("versions")
-    versions = versions if isinstance(versions, dict) else {}
+    versions = metadata.versions
     trained, journey = _shown_version(versions.get("scikit-learn")), _shown_version(versions.get("journey"))
     try:
         installed = package_metadata.version("scikit-learn")

@@ -25,6 +25,7 @@ from .calibration import Probabilities, expected_calibration_error, fit_temperat
 from .decoding import Decoded, decode
 from .errors import DataError
 from .features import documents
+from .metadata import CrossValidation, FrameworkScores, ModelMetadata, TrainingData
 from .metrics import format_scores, score_stages
 from .model import JourneyModel, LinearHead
 from .stages import NONE, Stages, load_stages
@@ -374,30 +375,30 @@ def train_model(
     for framework_id, result in decoded.items():
         rows = oof.labelled(framework_id)
         truth = oof.table[framework_id].to_numpy()[rows]
-        scores = score_stages(truth, result.stages[rows], stages.frameworks[framework_id].stage_ids)
-        scores["threshold"] = settings["thresholds"][framework_id]
-        scores["temperature"] = settings["temperatures"][framework_id]
-        scores["ece"] = expected_calibration_error(truth, result.probabilities[rows])
-        cv_scores[framework_id] = scores
+        cv_scores[framework_id] = FrameworkScores(
+            **score_stages(truth, result.stages[rows], stages.frameworks[framework_id].stage_ids),
+            threshold=settings["thresholds"][framework_id],
+            temperature=settings["temperatures"][framework_id],
+            ece=expected_calibration_error(truth, result.probabilities[rows]),
+        )
     pipelines = fit_pipelines(oof, build_pipeline(), progress)
     counts = {framework_id: int(oof.labelled(framework_id).sum()) for framework_id in pipelines}
-    metadata = {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "stages_fingerprint": stages.fingerprint(),
-        "stage_ids": stages.stage_ids(),
-        "versions": _versions(),
-        "training_data": {"rows": len(table), "labelled_rows": counts, "sha256": data_fingerprint(table)},
-        "cv": {"folds": folds, "scores": cv_scores, "joint_decoding": settings["comparison"]},
-        "thresholds": settings["thresholds"],
-        "temperatures": settings["temperatures"],
-        "joint": settings["joint"],
-        "mix": shares,
-        "language": MODEL_LANGUAGE,
-        "kind": kind,
-    }
+    metadata = ModelMetadata(
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        stages_fingerprint=stages.fingerprint(),
+        stage_ids=stages.stage_ids(),
+        versions=_versions(),
+        training_data=TrainingData(rows=len(table), labelled_rows=counts, sha256=data_fingerprint(table)),
+        cv=CrossValidation(folds=folds, scores=cv_scores, joint_decoding=settings["comparison"]),
+        thresholds=settings["thresholds"],
+        temperatures=settings["temperatures"],
+        joint=settings["joint"],
+        mix=shares,
+        language=MODEL_LANGUAGE,
+        sentence_weight=SENTENCE_WEIGHT if sentences is not None else None,
+    )
     vocabulary, heads = export_pipelines(pipelines)
     if sentences is not None:
-        metadata["sentence_weight"] = SENTENCE_WEIGHT
         for framework_id, head in heads.items():
             rows = oof.labelled(framework_id)
             fitted = _sentence_classifier().fit(sentences[rows], oof.table[framework_id].to_numpy()[rows])
@@ -514,28 +515,26 @@ def describe_model(model: JourneyModel) -> dict[str, Any]:
     """The metadata a user wants to see about a model, in a plain dict."""
     return {
         "stages": model.stages.stage_ids(),
-        **{k: v for k, v in model.metadata.items() if k != "stage_ids"},
+        **model.metadata.model_dump(mode="json", exclude={"stage_ids"}, exclude_none=True),
     }
 
 
 def training_summary(model: JourneyModel) -> str:
     """What `journey train` reports: each framework's cross-validated scores and calibration, and
     whether the frameworks are decided jointly."""
-    cv = model.metadata["cv"]
+    cv = model.metadata.cv
     blocks = []
-    for framework_id, scores in cv["scores"].items():
-        threshold = scores["threshold"]
-        none = f"none below confidence {threshold:.3f}" if threshold > 0 else "none only where likeliest"
+    for framework_id, scores in cv.scores.items():
+        none = f"none below confidence {scores.threshold:.3f}" if scores.threshold > 0 else "none only where likeliest"
         blocks.append(
-            format_scores(f"{framework_id}: {cv['folds']}-fold cross-validation ({none})", scores)
-            + f"\n  calibration error (ECE) {scores['ece']:.3f} after temperature {scores['temperature']:.2f}"
+            format_scores(f"{framework_id}: {cv.folds}-fold cross-validation ({none})", scores.model_dump())
+            + f"\n  calibration error (ECE) {scores.ece:.3f} after temperature {scores.temperature:.2f}"
         )
     if model.stages.crosswalk:  # with one framework, or none linked, there is no joint decision to compare
-        comparison = cv["joint_decoding"]
-        chosen = "jointly, within the crosswalk" if model.metadata["joint"] else "independently"
+        chosen = "jointly, within the crosswalk" if model.metadata.joint else "independently"
         blocks.append(
-            f"Frameworks are decided {chosen}: mean CV macro-F1 {comparison['joint']:.3f} joint, "
-            f"{comparison['independent']:.3f} independent."
+            f"Frameworks are decided {chosen}: mean CV macro-F1 {cv.joint_decoding['joint']:.3f} joint, "
+            f"{cv.joint_decoding['independent']:.3f} independent."
         )
     return "\n\n".join(blocks)
 

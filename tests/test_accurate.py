@@ -52,7 +52,7 @@ def test_the_bundled_accurate_model_classifies_by_name():
 def test_an_accurate_model_saves_and_loads_with_its_sentence_weights(tmp_path):
     labelled = pd.read_csv(DATA / "mini_labelled.csv", dtype=str, keep_default_na=False)
     model = train_model(labelled, folds=3, kind="accurate", mix="labelled")
-    assert model.kind == "accurate" and model.metadata["kind"] == "accurate"
+    assert model.kind == "accurate" and model.metadata.sentence_weight is not None
     loaded = load_model(save_model(model, tmp_path / "accurate.skops"))
     assert loaded.kind == "accurate"
     texts = labelled["text"].tolist()

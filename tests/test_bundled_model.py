@@ -27,7 +27,7 @@ def bundled(request):
 def test_bundled_model_was_trained_on_the_current_corpus(bundled):
     stages = load_stages()
     corpus = checked_labels(pd.read_csv(EXAMPLES / "labelled.csv", dtype=str, keep_default_na=False), stages)
-    assert bundled.metadata["training_data"]["sha256"] == data_fingerprint(corpus), REBUILD
+    assert bundled.metadata.training_data.sha256 == data_fingerprint(corpus), REBUILD
 
 
 def test_bundled_model_carries_the_current_stages(bundled):

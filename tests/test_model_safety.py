@@ -382,8 +382,8 @@ def test_a_model_for_other_stage_ids_is_refused_with_how_to_fix_it(tmp_path, tin
 
 
 def _with_versions(model: JourneyModel, **versions: str) -> JourneyModel:
-    recorded = {**model.metadata.get("versions", {}), **versions}
-    return replace(model, metadata={**model.metadata, "versions": recorded})
+    recorded = {**model.metadata.versions, **versions}
+    return replace(model, metadata=model.metadata.model_copy(update={"versions": recorded}))
 
 
 def test_a_model_from_another_scikit_learn_warns_once_naming_both(tmp_path, tiny_model):

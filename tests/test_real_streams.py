@@ -109,8 +109,8 @@ def test_english_posts_are_read_not_dropped_as_foreign(bundled):
 
 
 def test_the_bundled_model_records_its_language_and_stream_mix(bundled):
-    assert bundled.metadata["language"] == "en"
-    assert bundled.metadata["mix"]["social"]["none"] == pytest.approx(TYPICAL_STREAM["social"]["none"])
+    assert bundled.metadata.language == "en"
+    assert bundled.metadata.mix["social"]["none"] == pytest.approx(TYPICAL_STREAM["social"]["none"])
 
 
 def test_a_team_says_its_streams_mix_and_the_model_follows_it():
@@ -132,7 +132,7 @@ def test_a_team_says_its_streams_mix_and_the_model_follows_it():
     assert (mostly_none.predict(texts)["social"].stages == "none").sum() > (
         quiet.predict(texts)["social"].stages == "none"
     ).sum()
-    assert sum(mostly_none.metadata["mix"]["social"].values()) == pytest.approx(1.0, abs=1e-5)
+    assert sum(mostly_none.metadata.mix["social"].values()) == pytest.approx(1.0, abs=1e-5)
 
 
 def test_a_mix_that_names_no_stage_is_one_clear_error():

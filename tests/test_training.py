@@ -21,22 +21,23 @@ def test_saved_model_records_how_it_was_made(mini_model_path, labelled):
     model = load_model(mini_model_path)
     metadata = model.metadata
     stages = load_stages()
-    assert metadata["stages_fingerprint"] == stages.fingerprint()
-    assert metadata["training_data"]["rows"] == len(labelled)
-    assert metadata["training_data"]["sha256"] == data_fingerprint(checked_labels(labelled, stages))
-    assert {"scikit-learn", "numpy", "skops", "python"} <= set(metadata["versions"])
+    assert metadata.stages_fingerprint == stages.fingerprint()
+    assert metadata.training_data.rows == len(labelled)
+    assert metadata.training_data.sha256 == data_fingerprint(checked_labels(labelled, stages))
+    assert {"scikit-learn", "numpy", "skops", "python"} <= set(metadata.versions)
     for framework_id in ("lifecycle", "social"):
-        scores = metadata["cv"]["scores"][framework_id]
-        assert 0.0 <= scores["macro_f1"] <= 1.0
-        assert set(scores["per_stage"]) == set(stages.frameworks[framework_id].stage_ids)
-        assert 0.0 <= metadata["thresholds"][framework_id] < 1.0
+        scores = metadata.cv.scores[framework_id]
+        assert set(scores.per_stage) == set(stages.frameworks[framework_id].stage_ids)
+        assert scores.macro_f1 == pytest.approx(sum(s.f1 for s in scores.per_stage.values()) / len(scores.per_stage))
+        assert sum(s.support for s in scores.per_stage.values()) == metadata.training_data.labelled_rows[framework_id]
+        assert scores.threshold == metadata.thresholds[framework_id] and 0.0 <= scores.threshold < 1.0
 
 
 def test_model_learns_something_from_the_mini_corpus(mini_model_path):
     # Cross-validated on 84 posts in 7 stages, chance is about 0.14.
-    scores = load_model(mini_model_path).metadata["cv"]["scores"]
-    assert scores["lifecycle"]["accuracy"] > 0.3
-    assert scores["social"]["accuracy"] > 0.3
+    scores = load_model(mini_model_path).metadata.cv.scores
+    assert scores["lifecycle"].accuracy > 0.3
+    assert scores["social"].accuracy > 0.3
 
 
 def test_every_unknown_label_of_every_framework_is_reported_at_once_with_its_row(labelled):
@@ -73,7 +74,7 @@ def test_a_framework_may_be_left_blank_on_some_rows(labelled):
     partial = labelled.copy()
     partial.loc[: len(partial) // 2, "social"] = ""
     model = train_model(partial, folds=2)
-    counts = model.metadata["training_data"]["labelled_rows"]
+    counts = model.metadata.training_data.labelled_rows
     assert counts["lifecycle"] == len(labelled)
     assert counts["social"] < len(labelled)
 
