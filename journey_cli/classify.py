@@ -22,7 +22,11 @@ CONFIDENCE_DIGITS = 4
 
 
 def stage_column(framework_id: str) -> str:
-    """The name of the column that holds each post's stage in a framework: `F_stage`."""
+    """The name of the column that holds each post's stage in a framework: `F_stage`.
+
+    >>> stage_column("social"), confidence_column("social"), rule_column("social")
+    ('social_stage', 'social_confidence', 'social_rule')
+    """
     return f"{framework_id}_stage"
 
 

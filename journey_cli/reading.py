@@ -90,7 +90,11 @@ def find_text_column(columns: list[str], wanted: str | None = None) -> str:
 
 def delimiter_character(value: str) -> str:
     """The delimiter a user means (`tab` and `\\t` are a tab); ValueError unless one character other
-    than a quote or a line end."""
+    than a quote or a line end.
+
+    >>> delimiter_character(";"), delimiter_character("tab")
+    (';', '\\t')
+    """
     value = {"\\t": "\t", "tab": "\t"}.get(value, value)
     if len(value) != 1 or value in '"\r\n':
         raise ValueError("the delimiter is one character other than a quote or a line end, such as , ; | or tab")

@@ -69,7 +69,11 @@ def stages_markdown(stages: Stages) -> str:
 
 
 def condition(when: dict[str, str]) -> str:
-    """A rules_when condition as a reader says it: `social is advocacy`."""
+    """A rules_when condition as a reader says it.
+
+    >>> condition({"social": "advocacy", "lifecycle": "service"})
+    'social is advocacy and lifecycle is service'
+    """
     return " and ".join(f"{framework_id} is {stage_id}" for framework_id, stage_id in when.items())
 
 

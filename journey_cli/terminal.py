@@ -11,7 +11,11 @@ from pathlib import Path
 
 
 def printable(text: str) -> str:
-    """`text` on one line: control characters, line ends and undecodable bytes shown escaped."""
+    """`text` on one line: control characters, line ends and undecodable bytes shown escaped.
+
+    >>> print(printable("posts.csv\\n\\x1b]0;owned\\x07"))
+    posts.csv\\n\\x1b]0;owned\\x07
+    """
     text = as_text(text)
     if text.isprintable():
         return text

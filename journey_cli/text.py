@@ -70,6 +70,9 @@ def normalise_texts(texts: Iterable[str | None] | pa.Array | pa.ChunkedArray) ->
 
     What is left is the post's words separated by spaces: runs of letters, digits (of any
     script) and `_`, and each ! or ? on its own.
+
+    >>> normalise_texts(["@United lost my BAG again!! https://t.co/x1 🙃"]).to_pylist()[0].split()
+    ['_user_', 'lost', 'my', 'bag', 'again', '!', '!', '_url_', '🙃']
     """
     folded = pc.utf8_lower(as_text_array(texts))
     for literal, replacement in _LITERALS:

@@ -102,6 +102,9 @@ def parse_mix(text: str, stages: Stages) -> str | dict[str, dict[str, float]]:
 
     Shares may be fractions or percentages; a stage id found in several frameworks (`none`) counts
     for each of them.
+
+    >>> parse_mix("none=50,post_purchase=30", load_stages())
+    {'lifecycle': {'none': 50.0}, 'social': {'none': 50.0, 'post_purchase': 30.0}}
     """
     if text in ("typical", "labelled"):
         return text

@@ -72,7 +72,11 @@ def encode_chunk(chunk: pa.Table, fmt: str, *, header: bool, raw: bool = False) 
 
 
 def neutralise(column: pa.Array) -> pa.Array:
-    """Strings a spreadsheet would run as formulas, prefixed with a single quote; others unchanged."""
+    """Strings a spreadsheet would run as formulas, prefixed with a single quote; others unchanged.
+
+    >>> neutralise(pa.array(["=HYPERLINK(1)", "@united help", "-3", "fine"])).to_pylist()
+    ["'=HYPERLINK(1)", "'@united help", '-3', 'fine']
+    """
     starts = pc.match_substring_regex(column, FORMULA_START)
     if not pc.any(starts).as_py():  # the usual case: one pass, no copy
         return column
@@ -82,7 +86,11 @@ def neutralise(column: pa.Array) -> pa.Array:
 
 def unneutralise(column: pa.Array) -> pa.Array:
     """The inverse of `neutralise`: the single quote it added taken away, and nothing else (a post's
-    own leading quotes stay)."""
+    own leading quotes stay).
+
+    >>> unneutralise(pa.array(["'=HYPERLINK(1)", "'@united help", "''Tis the season"])).to_pylist()
+    ['=HYPERLINK(1)', '@united help', "''Tis the season"]
+    """
     marked = pc.match_substring_regex(column, "^'" + FORMULA_START.removeprefix("^"))
     if not pc.any(marked).as_py():
         return column

@@ -49,6 +49,7 @@ def test_the_bundled_accurate_model_classifies_by_name():
     assert "(bundled, accurate)" in shown.stdout
 
 
+@pytest.mark.slow
 def test_an_accurate_model_saves_and_loads_with_its_sentence_weights(tmp_path):
     labelled = pd.read_csv(DATA / "mini_labelled.csv", dtype=str, keep_default_na=False)
     model = train_model(labelled, folds=3, kind="accurate", mix="labelled")

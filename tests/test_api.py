@@ -65,6 +65,7 @@ results = classify_texts(load_model(), texts)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy is not installed (pip install -e '.[dev]')")
 def test_type_checkers_see_the_real_names_and_reject_a_misspelt_one(tmp_path):
     (tmp_path / "user_code.py").write_text(USER_CODE)

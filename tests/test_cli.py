@@ -15,8 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from journey_cli import __version__
+from journey_cli import __version__, load_model
 from journey_cli.cli import app
+from journey_cli.model import user_model_path
 
 from .conftest import DATA, EXAMPLES, ROOT, spreadsheet_safe
 
@@ -163,6 +164,7 @@ def test_bad_input_gets_one_clear_line_and_an_exit_code(runner, args, code, mess
         assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_train_then_plain_classify_uses_the_new_model_and_reset_goes_back(runner, tmp_path, monkeypatch):
     home = tmp_path / "fresh" / "journey"  # as on a new machine: the user data folder does not exist yet
     monkeypatch.setenv("JOURNEY_HOME", str(home))
@@ -186,6 +188,7 @@ def test_train_then_plain_classify_uses_the_new_model_and_reset_goes_back(runner
     assert "bundled with journey" in runner.invoke(app, ["model"]).stdout
 
 
+@pytest.mark.slow
 def test_train_with_output_leaves_the_active_model_alone(runner, tmp_path, journey_home):
     target = tmp_path / "team.skops"
     result = runner.invoke(app, ["train", str(DATA / "mini_labelled.csv"), "--folds", "3", "-o", str(target)])
@@ -211,17 +214,53 @@ EXAMPLES_IN_HELP = {
 }
 
 
-@pytest.mark.parametrize("command", sorted(EXAMPLES_IN_HELP))
-def test_the_example_in_each_commands_help_runs_from_a_clone(command, tmp_path):
-    # As a user pastes it, in a folder holding the repository's examples/, with its own journey home.
-    shutil.copytree(EXAMPLES, tmp_path / "examples")
+def run_help_example(command: str, folder: Path) -> subprocess.CompletedProcess[str]:
+    """The example in a command's help, as a user pastes it, in `folder` holding the repository's examples/."""
+    shutil.copytree(EXAMPLES, folder / "examples")
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    result = subprocess.run(
-        EXAMPLES_IN_HELP[command], shell=True, capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    return subprocess.run(
+        EXAMPLES_IN_HELP[command], shell=True, capture_output=True, text=True, cwd=folder, timeout=300,
         env={**os.environ, "PATH": path},
     )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def b2b_trained(tmp_path_factory):
+    """The b2b example model, trained once by the example in `journey train -h`."""
+    folder = tmp_path_factory.mktemp("b2b")
+    return run_help_example("train", folder), folder / "b2b.skops"
+
+
+# What each help example leaves behind when it works: (in the folder, or on stdout/stderr).
+HELP_EXAMPLE_SHOWS = {
+    "classify": lambda run, folder: run.stdout.startswith("id\tauthor\tcreated_at\ttext\tlifecycle_stage\t"),
+    "explain": lambda run, folder: run.stdout.splitlines()[1].startswith("  lifecycle: service ("),
+    "suggest": lambda run, folder: len(pd.read_csv(folder / "to_label.csv")) == 20,
+    "evaluate": lambda run, folder: "buying: 3-fold cross-validation" in run.stdout and (folder / "wrong.csv").exists(),
+    "report": lambda run, folder: "reply first: the 10 surest" in run.stdout and (folder / "labelled.csv").exists(),
+    "stages": lambda run, folder: run.stdout.startswith("examples/b2b/stages.yaml is a valid stages file: buying"),
+    "model": lambda run, folder: json.loads(run.stdout)["kind"] == "bundled",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", sorted(HELP_EXAMPLE_SHOWS))
+def test_the_example_in_each_commands_help_runs_from_a_clone(command, tmp_path):
+    result = run_help_example(command, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout or result.stderr
+    assert HELP_EXAMPLE_SHOWS[command](result, tmp_path), result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_the_example_in_train_help_runs_from_a_clone(b2b_trained):
+    result, model = b2b_trained
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "" and "buying: 5-fold cross-validation" in result.stderr
+    assert load_model(model).stages.framework_ids == ["buying"]
+
+
+def test_every_command_has_its_help_example_run():
+    assert set(HELP_EXAMPLE_SHOWS) | {"train"} == set(EXAMPLES_IN_HELP)
 
 
 SCRIPT = Path(sys.executable).parent / ("journey.exe" if sys.platform == "win32" else "journey")
@@ -315,6 +354,7 @@ def test_a_team_trains_and_classifies_with_its_own_framework(runner, tmp_path):
     assert result.exit_code == 1 and "trained for other stages" in result.stderr
 
 
+@pytest.mark.slow
 def test_output_is_byte_identical_whatever_the_chunk_size_or_workers(runner, mini_model_path):
     outputs = {
         (chunk, workers): classify(
@@ -357,14 +397,14 @@ def test_a_header_only_file_gives_the_header_with_the_result_columns(runner, min
     assert result.stdout == "id,text," + ",".join(RESULT_COLUMNS) + "\n"
 
 
-def test_the_b2b_example_trains_classifies_and_reports_with_its_own_stage_ids(runner, tmp_path):
+@pytest.mark.slow
+def test_the_b2b_example_trains_classifies_and_reports_with_its_own_stage_ids(runner, tmp_path, b2b_trained):
     # A team's whole day with its own framework: train (the model becomes the active one), classify, report.
     b2b = EXAMPLES / "b2b"
-    trained = runner.invoke(
-        app, ["train", str(b2b / "labelled.csv"), "--stages", str(b2b / "stages.yaml"), "--folds", "3"]
-    )
-    assert trained.exit_code == 0, trained.stderr
+    trained, model = b2b_trained
+    assert trained.returncode == 0, trained.stderr
     assert "Frameworks are decided" not in trained.stderr  # one framework: nothing to decide jointly
+    shutil.copy(model, user_model_path())  # where a plain `journey train` saves it (trained once per run)
     classified = tmp_path / "classified.csv"
     result = runner.invoke(app, ["classify", str(b2b / "posts.csv"), "-q", "-o", str(classified)])
     assert result.exit_code == 0, result.stderr

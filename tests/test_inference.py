@@ -65,6 +65,7 @@ def _example_texts() -> list[str]:
     return texts + ODD_POSTS
 
 
+@pytest.mark.slow
 def test_array_model_gives_scikit_learns_probabilities_on_every_example(fitted):
     pipelines, model = fitted
     texts = pd.Series(_example_texts())

@@ -60,6 +60,7 @@ def wheel(tmp_path_factory):  # type: ignore[no-untyped-def]
     return path
 
 
+@pytest.mark.slow
 def test_the_wheel_holds_exactly_the_package_modules_and_its_data(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     package = [name for name in names if ".dist-info/" not in name]
@@ -86,6 +87,7 @@ def borrow_the_running_libraries(python: Path) -> None:
     (Path(site_packages) / "borrowed_libraries.pth").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_the_installed_wheel_classifies_the_example_outside_the_source_tree(wheel, tmp_path):
     environment = tmp_path / "env"
     venv.EnvBuilder(with_pip=False).create(environment)

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -70,6 +71,7 @@ def test_every_row_and_cell_comes_back_spreadsheet_safe(table, delimiter, runner
     assert [row[:width] for row in output[1:]] == [[spreadsheet_safe(cell) for cell in row] for row in rows]
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(table=tables())
 def test_raw_and_json_lines_give_every_cell_back_exactly(table, runner, mini_model_path):
