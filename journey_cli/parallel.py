@@ -20,11 +20,12 @@ from typing import IO, TYPE_CHECKING, Any
 import pyarrow as pa
 
 from .classify import classify_table, unread_posts
+from .errors import JourneyError
 from .model import JourneyModel
 from .writing import encode_chunk
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 
 def default_workers() -> int:
@@ -120,6 +121,7 @@ def classify_encoded(
             yield len(chunk), unread_posts(classified, stages), encode_chunk(classified, fmt, header=False, raw=raw)
         return
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
     from multiprocessing import get_context
 
     # "spawn": forking a process whose Arrow thread pools are running can deadlock the child.
@@ -136,26 +138,39 @@ def classify_encoded(
         while pending:
             rows, future = pending.popleft()
             yield rows, *future.result()
+    except BrokenProcessPool as error:  # a worker was killed (out of memory, `kill -9`) or crashed
+        _end_workers_now(pool)  # the others may be stuck handing over a result no one will read
+        raise JourneyError(
+            f"a worker process stopped before it finished ({error}); no output file was changed. "
+            "If the machine ran short of memory, try fewer --workers or a smaller --chunk-size"
+        ) from error
     except (Exception, GeneratorExit):
         # A bad row further on, or the reader stopped early (`| head` closes this generator): the
         # workers finish the chunk in hand and go. Ending them mid-chunk could cut a result short in
         # the pipe, and the pool's thread would then wait for the rest of it for ever.
         pool.shutdown(wait=True, cancel_futures=True)
         raise
-    except BaseException:  # Ctrl-C or a termination signal: end the workers now (see `cli.main`)
-        # Private names, as the executor has no public way to end its workers at once: shutdown()
-        # lets each finish its chunk, and its queue thread waits to hand over chunks no one will read.
-        processes = list((getattr(pool, "_processes", None) or {}).values())
-        for process in processes:
-            process.terminate()  # SIGTERM ends even a worker still starting up, without a traceback
-        for process in processes:
-            process.join(timeout=5)
-        call_queue = getattr(pool, "_call_queue", None)
-        if call_queue is not None:  # chunks no worker will read must not hold up the exit
-            call_queue.cancel_join_thread()
-        pool.shutdown(wait=False, cancel_futures=True)
+    except BaseException:  # Ctrl-C or a termination signal: end the workers now (see `console.run`)
+        _end_workers_now(pool)
         raise
     pool.shutdown(wait=True)
+
+
+def _end_workers_now(pool: ProcessPoolExecutor) -> None:
+    """Stop every worker at once, without waiting for the chunks in hand.
+
+    Private names, as the executor has no public way to do it: shutdown() lets each worker finish
+    its chunk, and its queue thread waits to hand over chunks no one will read.
+    """
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        process.terminate()  # SIGTERM ends even a worker still starting up, without a traceback
+    for process in processes:
+        process.join(timeout=5)
+    call_queue = getattr(pool, "_call_queue", None)
+    if call_queue is not None:  # chunks no worker will read must not hold up the exit
+        call_queue.cancel_join_thread()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 @contextlib.contextmanager
