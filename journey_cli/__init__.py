@@ -29,8 +29,8 @@ _WHERE = {
     "explain_texts": "explain",
     "JourneyModel": "model",
     "ModelMetadata": "metadata",
-    "load_model": "model",
-    "save_model": "model",
+    "load_model": "model_file",
+    "save_model": "model_file",
     "read_posts": "reading",
     "stage_rules": "rules",
     "Stages": "stages",
@@ -38,7 +38,7 @@ _WHERE = {
     "parse_stages": "stages",
     "suggest_posts": "suggest",
     "train_model": "training",
-    "ModelVersionWarning": "model",
+    "ModelVersionWarning": "model_file",
     "html_report": "report",
     "text_report": "report",
     "neutralise": "writing",
@@ -62,7 +62,8 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time each name l
     from .evaluation import cross_validate_labelled, evaluate_model
     from .explain import explain_texts
     from .metadata import ModelMetadata
-    from .model import JourneyModel, ModelVersionWarning, load_model, save_model
+    from .model import JourneyModel
+    from .model_file import ModelVersionWarning, load_model, save_model
     from .reading import read_posts
     from .report import html_report, text_report
     from .rules import stage_rules

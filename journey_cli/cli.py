@@ -200,7 +200,7 @@ def train(
     \b
     Example: journey train examples/b2b/labelled.csv --stages examples/b2b/stages.yaml -o b2b.skops
     """
-    from .model import save_model, user_model_path
+    from .model_file import save_model, user_model_path
     from .stages import load_stages
     from .training import parse_mix, train_model, training_summary
 
@@ -244,7 +244,7 @@ def explain(
     Example: journey explain "@united lost my bag again, I want a refund"
     """
     from .explain import explanation_lines
-    from .model import load_model
+    from .model_file import load_model
 
     model = load_model(model_path)
     for lines in explanation_lines(model, [as_text(text) for text in texts], words=words, top_k=top_k, as_json=as_json):
@@ -274,7 +274,7 @@ def suggest(
     \b
     Example: journey suggest examples/posts.csv -n 20 -o to_label.csv
     """
-    from .model import load_model
+    from .model_file import load_model
     from .suggest import suggest_posts
     from .writing import write_rows
 
@@ -325,7 +325,7 @@ def evaluate(
         evaluation_text,
         plot_evaluation,
     )
-    from .model import load_model
+    from .model_file import load_model
     from .stages import load_stages
     from .writing import write_rows
 
@@ -378,7 +378,7 @@ def report(
     \b
     Example: journey classify examples/posts.csv -o labelled.csv && journey report labelled.csv
     """
-    from .model import load_model
+    from .model_file import load_model
     from .report import html_report, pyplot, read_classified_file, text_report
     from .stages import load_stages
     from .writing import replacing
@@ -441,7 +441,7 @@ def model_info(
     \b
     Example: journey model --json
     """
-    from .model import active_model_path, bundled_or_file, is_bundled, load_model, user_model_path
+    from .model_file import active_model_path, bundled_or_file, is_bundled, load_model, user_model_path
     from .training import describe_model, model_summary
 
     if reset:
@@ -474,7 +474,7 @@ def _check_outputs(
 ) -> None:
     """`writing.check_outputs`; unless `model` is False (train, which writes it), the trained model a
     plain command uses counts as an input too."""
-    from .model import user_model_path
+    from .model_file import user_model_path
     from .writing import check_outputs
 
     check_outputs([*inputs, user_model_path()] if model else inputs, outputs, stdout=stdout, xlsx=xlsx)
@@ -484,7 +484,7 @@ def _model_for(
     model_path: Path | None, stages_path: Path | None, threshold: float | None
 ) -> tuple[JourneyModel, Stages, dict[str, float] | None]:
     """The model, the stages whose rules to use, and the --threshold per framework."""
-    from .model import load_model_and_stages
+    from .model_file import load_model_and_stages
 
     model, stages = load_model_and_stages(model_path, stages_path)
     return model, stages, dict.fromkeys(stages.framework_ids, threshold) if threshold is not None else None

@@ -7,7 +7,7 @@ import pytest
 
 from journey_cli import classify_texts, load_model, load_stages
 from journey_cli.metrics import score_stages
-from journey_cli.model import BUNDLED_MODELS
+from journey_cli.model_file import BUNDLED_MODELS
 from journey_cli.stages import default_stages_path
 from journey_cli.training import checked_labels, data_fingerprint
 

@@ -17,7 +17,7 @@ import pytest
 
 from journey_cli import __version__, load_model
 from journey_cli.cli import app
-from journey_cli.model import user_model_path
+from journey_cli.model_file import user_model_path
 
 from .conftest import DATA, EXAMPLES, ROOT, spreadsheet_safe
 

@@ -11,7 +11,8 @@ import pytest
 
 from journey_cli import load_model, load_stages
 from journey_cli.features import documents
-from journey_cli.model import BUNDLED_MODEL, JourneyModel
+from journey_cli.model import JourneyModel
+from journey_cli.model_file import BUNDLED_MODEL
 from journey_cli.text import blank_posts, normalise_texts
 from journey_cli.training import build_pipeline, export_pipelines
 

@@ -24,9 +24,10 @@ import pytest
 import skops.io as sio
 
 from journey_cli import ModelError, load_model, load_stages, save_model
-from journey_cli import model as model_module
+from journey_cli import model_file as model_module
 from journey_cli.cli import app
-from journey_cli.model import BUNDLED_MODEL, JourneyModel, LinearHead, ModelVersionWarning
+from journey_cli.model import JourneyModel, LinearHead
+from journey_cli.model_file import BUNDLED_MODEL, ModelVersionWarning
 from journey_cli.stages import parse_stages
 
 from .conftest import EXAMPLES

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from journey_cli import load_model
-from journey_cli.model import BUNDLED_MODEL
+from journey_cli.model_file import BUNDLED_MODEL
 
 from .conftest import ROOT
 

@@ -7,7 +7,7 @@ import pytest
 
 from journey_cli import load_model, load_stages, train_model
 from journey_cli.errors import DataError
-from journey_cli.model import BUNDLED_MODEL
+from journey_cli.model_file import BUNDLED_MODEL
 from journey_cli.training import TYPICAL_STREAM, parse_mix, stream_mix
 
 from .conftest import DATA, ROOT
