@@ -187,7 +187,7 @@ def train(
             help="fast: word n-grams, tens of thousands of posts/s; accurate: also sentence vectors, better on "
             "posts unlike your labelled ones, hundreds of posts/s.",
         ),
-    ] = ModelKind.fast,
+    ] = ModelKind.accurate,
     encoding: EncodingOption = "utf-8-sig",
     delimiter: DelimiterOption = None,
 ) -> None:

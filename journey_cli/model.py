@@ -27,6 +27,11 @@ from .text import as_text_array, blank_posts, foreign_posts, normalise_texts
 SENTENCE_DIMENSIONS = 384
 """The width of the accurate kind's sentence vectors (`encoder.DIMENSIONS`; not imported, so loading a
 fast model never touches the encoder module)."""
+MODEL_KINDS = ("fast", "accurate")
+DEFAULT_KIND = "accurate"
+"""The kind a plain `journey classify` and `journey train` use. The accurate kind reads posts from
+sources and channels unlike the labelled ones better (leave-one-channel-out and real posts, see the
+README) and classifies some 750 posts a second on 2 cores; `--model fast` does tens of thousands."""
 UNREAD_BELOW = 1e-4
 """Every post the model read has at least this confidence; a post it could not read (another
 language) has confidence 0 and stage `none`, so a classified file says which posts need a person."""

@@ -29,14 +29,15 @@ import pyarrow as pa
 from . import signatures
 from .errors import JourneyWarning, ModelError
 from .metadata import ModelMetadata
-from .model import SENTENCE_DIMENSIONS, JourneyModel, LinearHead
+from .model import DEFAULT_KIND, MODEL_KINDS, SENTENCE_DIMENSIONS, JourneyModel, LinearHead
 from .stages import Stages, parse_stages
 from .writing import replacing
 
 MODEL_FORMAT = "journey-model/2"
-BUNDLED_MODEL = Path(__file__).with_name("default_model.skops")
-BUNDLED_MODELS = {"fast": BUNDLED_MODEL, "accurate": Path(__file__).with_name("accurate_model.skops")}
+BUNDLED_MODELS = {kind: Path(__file__).with_name(f"{kind}_model.skops") for kind in MODEL_KINDS}
 """The two bundled models by name, for `--model fast` and `--model accurate` (a file of that name wins)."""
+BUNDLED_MODEL = BUNDLED_MODELS[DEFAULT_KIND]
+"""The model a plain command uses until the user trains one."""
 _SKOPS_PROTOCOL = 2
 
 

@@ -43,7 +43,7 @@ ModelOption = Annotated[
     typer.Option(
         "--model",
         "-m",
-        help="Model file, or fast / accurate for a bundled one [default: your trained model, else the fast one].",
+        help="Model file, or fast / accurate for a bundled one [default: your trained model, else the accurate one].",
     ),
 ]
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]

@@ -27,6 +27,10 @@ from .writing import encode_chunk
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
+SLOW_MODEL_ROWS = 2_000
+"""The accurate model classifies hundreds of posts a second, so it takes chunks in pieces of this many
+rows (seconds of work each): the workers start early, progress moves and memory stays small."""
+
 
 def default_workers() -> int:
     """One worker process per CPU this process may run on."""
@@ -103,12 +107,13 @@ def classify_encoded(
     posts the model could not read, bytes).
 
     The first chunk is done here; worker processes start only if a second chunk follows, so a
-    small file never pays for them. At most two chunks per worker are in flight, so memory
-    stays that of a few chunks whatever the input's size. Formula-like cells are neutralised
+    small file never pays for them. The accurate model takes chunks in pieces of `SLOW_MODEL_ROWS`.
+    At most two chunks per worker are in flight, so memory stays that of a few chunks whatever the
+    input's size. Formula-like cells are neutralised
     unless `raw` (see `writing.encode_chunk`). `options` go to `classify_table`.
     """
     stages = options.get("stages") or model.stages
-    chunks = iter(chunks)
+    chunks = iter(chunks) if model.kind == "fast" else _pieces(chunks, SLOW_MODEL_ROWS)
     first = classify_table(model, next(chunks), text_column, **options)
     yield len(first), unread_posts(first, stages), encode_chunk(first, fmt, header=True, raw=raw)
     second = next(chunks, None)
@@ -171,6 +176,13 @@ def _end_workers_now(pool: ProcessPoolExecutor) -> None:
     if call_queue is not None:  # chunks no worker will read must not hold up the exit
         call_queue.cancel_join_thread()
     pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _pieces(chunks: Iterable[pa.Table], rows: int) -> Iterator[pa.Table]:
+    """Each chunk in pieces of at most `rows` rows (an empty chunk stays one piece)."""
+    for chunk in chunks:
+        for start in range(0, max(len(chunk), 1), rows):
+            yield chunk.slice(start, rows)
 
 
 @contextlib.contextmanager

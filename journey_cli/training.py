@@ -6,7 +6,7 @@ import hashlib
 import json
 import platform
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata as package_metadata
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import LeaveOneGroupOut, StratifiedKFold
@@ -27,7 +27,7 @@ from .errors import DataError
 from .features import documents
 from .metadata import CrossValidation, FrameworkScores, ModelMetadata, TrainingData
 from .metrics import format_scores, score_stages
-from .model import JourneyModel, LinearHead
+from .model import DEFAULT_KIND, MODEL_KINDS, JourneyModel, LinearHead
 from .stages import NONE, Stages, load_stages
 from .text import MODEL_LANGUAGE, blank_posts, normalise_texts
 
@@ -131,7 +131,6 @@ def shift_to_mix(probabilities: Probabilities, shares: dict[str, float]) -> Prob
     return Probabilities(probabilities.columns, np.divide(values, totals, out=np.zeros_like(values), where=totals > 0))
 
 
-MODEL_KINDS = ("fast", "accurate")
 SENTENCE_WEIGHT = 0.4
 """How much the accurate kind's sentence-vector model counts against its n-gram model: their
 probabilities are pooled log-linearly, p ∝ p_ngrams^0.6 · p_sentences^0.4 (one linear model over both
@@ -339,7 +338,7 @@ def train_model(
     text_column: str = "text",
     folds: int = 5,
     mix: str | dict[str, dict[str, float]] = "typical",
-    kind: str = "fast",
+    kind: str = DEFAULT_KIND,
     progress: Callable[[str], None] = lambda message: None,
 ) -> JourneyModel:
     """Fit one pipeline per framework and choose how to decode it, all from cross-validation.
@@ -561,3 +560,23 @@ def model_summary(info: dict[str, Any], where: str) -> str:
         )
         lines.append(f"{framework_id:<10}{quality}; stages: {', '.join(stage_ids)}")
     return "\n".join(lines)
+
+
+class SentenceEncoder(TransformerMixin, BaseEstimator):
+    """`encoder.encode` as a scikit-learn transformer, a stateless step that turns texts into sentence
+    vectors, for pipelines of your own. It lives here, with scikit-learn, so that classifying with the
+    accurate model never imports scikit-learn (training encodes the posts once, not per fold)."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = threads
+
+    def fit(self, texts: Sequence[str], y: Any = None) -> SentenceEncoder:
+        from .encoder import DIMENSIONS
+
+        self.n_features_out_ = DIMENSIONS
+        return self
+
+    def transform(self, texts: Sequence[str]) -> np.ndarray:
+        from .encoder import encode
+
+        return encode([str(text) or " " for text in texts], threads=self.threads)

@@ -39,7 +39,7 @@ def journey_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 def mini_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model trained on the 84 posts of tests/data/mini_labelled.csv: small, fast and fixed."""
     labelled = pd.read_csv(DATA / "mini_labelled.csv", dtype=str, keep_default_na=False)
-    model = train_model(labelled, folds=3, mix="labelled")  # a toy corpus: its own mix
+    model = train_model(labelled, folds=3, mix="labelled", kind="fast")  # a toy corpus: its own mix
     return save_model(model, tmp_path_factory.mktemp("models") / "mini.skops")
 
 

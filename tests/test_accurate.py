@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 
@@ -12,17 +13,22 @@ from typer.testing import CliRunner
 
 from journey_cli import load_model, save_model, train_model
 from journey_cli.cli import app
-from journey_cli.encoder import DIMENSIONS, SentenceEncoder, encode
+from journey_cli.encoder import DIMENSIONS, encode
+from journey_cli.training import SentenceEncoder
 
 from .conftest import DATA, EXAMPLES
 
 
 def test_sentence_vectors_are_unit_length_and_each_posts_own():
-    texts = ["my bag never arrived", "which phone should I buy", " ", "great crew on my flight today, thanks"]
+    # Posts of the same length share a batch: each must still get exactly the vector it gets alone.
+    texts = ["my bag never arrived", "my phone never arrived", "which phone should I buy", " ",
+             "great crew on my flight today, thanks", "my parcel never came"]  # fmt: skip
     vectors = encode(texts)
-    assert vectors.shape == (4, DIMENSIONS)
+    assert vectors.shape == (len(texts), DIMENSIONS)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
-    np.testing.assert_array_equal(encode(texts[::-1])[::-1], vectors)  # no post changes another's vector
+    np.testing.assert_array_equal(np.concatenate([encode([text]) for text in texts]), vectors)
+    np.testing.assert_array_equal(encode(texts[::-1])[::-1], vectors)
+    np.testing.assert_array_equal(encode(texts, threads=2), encode(texts, threads=1))
 
 
 def test_posts_that_mean_alike_are_nearer_than_posts_that_share_words():
@@ -76,13 +82,16 @@ def test_an_unknown_model_kind_is_a_usage_error():
 
 
 @pytest.mark.parametrize("kind", ["fast", "accurate"])
-def test_explain_and_evaluate_work_with_both_kinds(kind):
+def test_explain_suggest_and_evaluate_work_with_both_kinds(kind):
     runner = CliRunner()
     explained = runner.invoke(app, ["explain", "@united lost my bag again", "--model", kind])
-    assert explained.exit_code == 0 and "post_purchase" in explained.stdout, explained.stderr
+    assert explained.exit_code == 0 and "social: post_purchase" in explained.stdout, explained.stderr
+    suggested = runner.invoke(app, ["suggest", str(EXAMPLES / "posts.csv"), "-n", "5", "--model", kind])
+    assert suggested.exit_code == 0, suggested.stderr
+    assert len(pd.read_csv(io.StringIO(suggested.stdout))) == 5
     evaluated = runner.invoke(app, ["evaluate", str(DATA / "mini_labelled.csv"), "--model", kind])
     assert evaluated.exit_code == 0, evaluated.stderr
-    assert "macro-F1" in evaluated.stderr + evaluated.stdout
+    assert evaluated.stdout.startswith("lifecycle: model tested on") and "macro-F1" in evaluated.stdout
 
 
 def test_sentence_weights_of_the_wrong_shape_are_refused_as_damaged(tmp_path):
@@ -100,3 +109,15 @@ def test_sentence_weights_of_the_wrong_shape_are_refused_as_damaged(tmp_path):
     result = CliRunner().invoke(app, ["classify", str(EXAMPLES / "posts.csv"), "--model", str(path)])
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr.startswith("Error: ") and len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_accurate_output_is_the_same_whatever_the_chunks_or_workers(tmp_path):
+    outputs = []
+    for workers, chunk in ((1, 1000), (2, 7)):
+        out = tmp_path / f"{workers}_{chunk}.csv"
+        command = [sys.executable, "-m", "journey_cli", "classify", str(EXAMPLES / "posts.csv"), "--model", "accurate"]
+        command += ["-q", "-o", str(out), "--workers", str(workers), "--chunk-size", str(chunk)]
+        subprocess.run(command, check=True, timeout=300)
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]

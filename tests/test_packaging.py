@@ -17,7 +17,7 @@ import pytest
 from .conftest import EXAMPLES, ROOT
 
 DATA_FILES = [
-    "journey_cli/stages.yaml", "journey_cli/default_model.skops", "journey_cli/accurate_model.skops",
+    "journey_cli/stages.yaml", "journey_cli/fast_model.skops", "journey_cli/accurate_model.skops",
     "journey_cli/py.typed", "journey_cli/encoder/model.onnx", "journey_cli/encoder/tokenizer.json",
     "journey_cli/encoder/NOTICE",
 ]  # fmt: skip
