@@ -23,10 +23,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 TEXT_COLUMN_NAMES = (
-    "text", "message", "content", "post", "body", "tweet", "full_text", "tweet text", "post text", "message text",
-    "comment", "review", "review_text", "caption", "description",
+    "text", "message", "content", "post", "body", "tweet", "full text", "tweet text", "post text", "message text",
+    "post content", "mention content", "comment", "comment text", "review", "review text", "caption", "caption text",
+    "description", "snippet",
 )  # fmt: skip
-"""Column names taken as the post text, in order of preference, when --text-column is not given."""
+"""Column names taken as the post text, in order of preference, when --text-column is not given; an
+export's header matches whatever its case, spaces and punctuation (`Post Content`, `full_text`)."""
 
 DEFAULT_CHUNK_SIZE = 20_000
 BLOCK_BYTES = 8 << 20
@@ -81,11 +83,29 @@ def find_text_column(columns: list[str], wanted: str | None = None) -> str:
         close = difflib.get_close_matches(wanted, columns, n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
         raise DataError(f"text column '{wanted}' not found; {hint}columns are {listing}")
-    by_folded_name = {column.strip().lower(): column for column in reversed(columns)}
-    for name in TEXT_COLUMN_NAMES:
-        if name in by_folded_name:
-            return by_folded_name[name]
-    raise DataError(f"no text column found; columns are {listing}; pass --text-column NAME")
+    found = find_column(columns, TEXT_COLUMN_NAMES)
+    if found is not None:
+        return found
+    near = [c for c in columns if difflib.get_close_matches(folded_name(c), TEXT_COLUMN_NAMES, n=1, cutoff=0.6)]
+    hint = f"; is it {' or '.join(repr(c) for c in near[:3])}?" if near else ""
+    raise DataError(f"no text column found; columns are {listing}{hint}; pass --text-column NAME")
+
+
+def find_column(columns: list[str] | pd.Index, names: tuple[str, ...]) -> str | None:
+    """The first of `columns` whose folded name (see `folded_name`) is the earliest in `names`."""
+    by_name: dict[str, str] = {}
+    for column in columns:
+        by_name.setdefault(folded_name(str(column)), str(column))
+    return next((by_name[name] for name in names if name in by_name), None)
+
+
+def folded_name(name: str) -> str:
+    """A column name as compared with the names journey knows: lower case, words split by one space.
+
+    >>> folded_name("Post Content"), folded_name(" full_text "), folded_name("Date (GMT)")
+    ('post content', 'full text', 'date gmt')
+    """
+    return " ".join(filter(None, re.split(r"[\W_]+", name.lower())))
 
 
 def delimiter_character(value: str) -> str:

@@ -11,13 +11,20 @@ import pyarrow as pa
 
 from .classify import confidence_column, stage_column
 from .errors import DataError, JourneyWarning, missing_extra
-from .reading import PostTable
+from .reading import PostTable, find_column
 from .stages import NONE, Stages
 from .writing import unneutralise
 
 BAR_WIDTH = 30
-DATE_COLUMNS = ("created_at", "date", "timestamp", "datetime", "posted_at", "published_at", "created", "post_date")
-AUTHOR_COLUMNS = ("author", "user", "username", "user_name", "screen_name", "handle", "from", "name")
+DATE_COLUMNS = (
+    "created at", "date", "timestamp", "datetime", "posted at", "published at", "created", "post date", "date gmt",
+    "date utc", "sent date", "message date", "published", "time",
+)  # fmt: skip
+"""Names of the column that says when a post was written, as `reading.folded_name` folds them."""
+AUTHOR_COLUMNS = (
+    "author", "user", "username", "user name", "screen name", "handle", "from", "sender", "requester", "author name",
+    "profile", "account", "name",
+)  # fmt: skip
 OTHER = "(other)"
 """Where values that are not stages of the framework are counted (a stage id cannot hold brackets)."""
 DATE_FORMATS = (
@@ -34,7 +41,7 @@ FIRST_DATE, LAST_DATE = pd.Timestamp("1990-01-01", tz="UTC"), pd.Timestamp("2100
 
 def report_columns(columns: list[str], stages: Stages, text_column: str) -> list[str]:
     """The columns of a classified table the report reads (not the rules, which are most of its size)."""
-    wanted = {text_column, _column(columns, DATE_COLUMNS), _column(columns, AUTHOR_COLUMNS)}
+    wanted = {text_column, find_column(columns, DATE_COLUMNS), find_column(columns, AUTHOR_COLUMNS)}
     for framework_id in stages.framework_ids:
         wanted |= {stage_column(framework_id), confidence_column(framework_id)}
     return [column for column in columns if column in wanted]
@@ -119,10 +126,6 @@ def funnel(result: StageCounts) -> str:
     return "\n".join(lines)
 
 
-def _column(columns: pd.Index | list[str], names: tuple[str, ...]) -> str | None:
-    return next((c for c in columns if c.strip().lower() in names), None)
-
-
 @dataclass
 class Dates:
     column: str
@@ -136,7 +139,7 @@ def read_dates(frame: pd.DataFrame) -> Dates | None:
     by one; epoch seconds or milliseconds are understood too. Cells that are no date (`N/A`, a
     placeholder such as 0001-01-01) are left out, with a warning that says how many.
     """
-    column = _column(frame.columns, DATE_COLUMNS)
+    column = find_column(frame.columns, DATE_COLUMNS)
     if column is None:
         return None
     raw = frame[column].astype(str).str.strip()
@@ -222,7 +225,7 @@ class ReplyFirst:
 
 def _post_lines(posts: pd.DataFrame, text_column: str, width: int = 80) -> list[str]:
     """Each post as `author: text`, on one line, cut to `width` characters of text."""
-    author = _column(posts.columns, AUTHOR_COLUMNS)
+    author = find_column(posts.columns, AUTHOR_COLUMNS)
     lines = []
     for _, row in posts.iterrows():
         text = " ".join(str(row[text_column]).split())
@@ -331,7 +334,7 @@ def html_report(frame: pd.DataFrame, stages: Stages, text_column: str, source: s
                 f"{image(f'{result.name}: posts per stage over time', timeline)}</section>"
             )
     first = reply_first(frame, stages, top)
-    author, date = _column(first.posts.columns, AUTHOR_COLUMNS), _column(first.posts.columns, DATE_COLUMNS)
+    author, date = find_column(first.posts.columns, AUTHOR_COLUMNS), find_column(first.posts.columns, DATE_COLUMNS)
     rows = []
     for (_, post), sure in zip(first.posts.iterrows(), first.urgency, strict=True):
         cells = [f"{sure:.2f}"] + [str(post[c]) for c in (author, date) if c]

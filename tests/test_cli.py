@@ -115,21 +115,19 @@ def test_threshold_option_makes_unsure_posts_none(runner, mini_model_path):
 
 def test_text_column_option_and_error(runner, mini_model_path, tmp_path):
     path = tmp_path / "export.csv"
-    path.write_text("id,caption_text\n1,where can I buy a decent used bike\n")
+    path.write_text("id,remarks\n1,where can I buy a decent used bike\n")
     result = classify(runner, mini_model_path, str(path))
     assert result.exit_code == 1
-    assert result.stderr.strip() == (
-        "Error: no text column found; columns are id, caption_text; pass --text-column NAME"
-    )
-    result = classify(runner, mini_model_path, str(path), "--text-column", "caption_text", "-q")
+    assert result.stderr.strip() == "Error: no text column found; columns are id, remarks; pass --text-column NAME"
+    result = classify(runner, mini_model_path, str(path), "--text-column", "remarks", "-q")
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[0].startswith("id,caption_text,lifecycle_stage")
+    assert result.stdout.splitlines()[0].startswith("id,remarks,lifecycle_stage")
 
 
 @pytest.mark.parametrize(("args", "env"), [(["--debug"], {}), ([], {"JOURNEY_DEBUG": "1"})])
 def test_debug_shows_the_traceback_behind_an_error_line(runner, tmp_path, args, env):
     path = tmp_path / "export.csv"
-    path.write_text("id,caption_text\n1,where can I buy a decent used bike\n")
+    path.write_text("id,remarks\n1,where can I buy a decent used bike\n")
     plain = runner.invoke(app, ["classify", str(path)])
     debugged = runner.invoke(app, [*args, "classify", str(path)], env=env)
     assert plain.exit_code == debugged.exit_code == 1

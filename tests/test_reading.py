@@ -27,10 +27,20 @@ def read_all(path, **options) -> pd.DataFrame:
         (["Tweet", "user"], "Tweet"),
         (["body", "content"], "content"),  # `content` is preferred over `body`
         (["Tweet id", "Tweet text", "time"], "Tweet text"),  # an analytics export's header
+        (["Date", "Network", "Post Content", "Profile"], "Post Content"),  # a social suite's export
+        (["Query Id", "Date", "Title", "Snippet", "Full Text", "Author"], "Full Text"),  # a listening tool's
+        (["tweet_id", "tweet_text", "user_handle"], "tweet_text"),
+        (["Ticket ID", "Subject", "Description", "Requester"], "Description"),  # a help desk's
+        ([" MESSAGE  ", "id"], " MESSAGE  "),
     ],
 )
-def test_text_column_is_found_by_name(columns, found):
+def test_text_column_is_found_by_name_whatever_its_case_spaces_or_punctuation(columns, found):
     assert find_text_column(columns) == found
+
+
+def test_with_no_text_column_the_error_names_the_near_ones():
+    with pytest.raises(DataError, match="no text column found; columns are id, body_html; is it 'body_html'.; pass"):
+        find_text_column(["id", "body_html"])
 
 
 def test_unknown_text_column_lists_the_columns_and_the_option():

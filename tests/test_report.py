@@ -59,6 +59,20 @@ def test_the_report_shows_posts_as_written_not_as_guarded_for_spreadsheets(runne
     ]
 
 
+def test_a_help_desk_export_gets_its_author_and_timeline_by_their_own_column_names(runner, tmp_path):
+    classified = tmp_path / "classified.csv"
+    classified.write_text(
+        "Ticket ID,Requester,Date (GMT),Description,social_stage,social_confidence\n"
+        "101,Ana Ruiz,2026-03-02 10:15,my parcel never came,post_purchase,0.91\n"
+        "102,Bo Chen,2026-03-03 09:00,which plan has more storage,selection,0.80\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["report", str(classified)])
+    assert result.exit_code == 0, result.stderr
+    assert "social by day (Date (GMT))" in result.stdout
+    assert "  0.91  Ana Ruiz: my parcel never came" in result.stdout
+
+
 def test_reply_first_follows_the_stages_file_the_surest_first(runner, tmp_path):
     # A hand-made classified file for the b2b framework, whose reply_first stage is onboarding.
     classified = tmp_path / "classified.csv"
