@@ -155,7 +155,12 @@ def run(app: typer.Typer) -> None:
     try:
         app()
     except SystemExit as stop:
-        if stop.code in (129, 130, 141, 143):  # a signal, or the reader left: files and workers are seen to
+        # After an error (1), a signal or a closed pipe, every file and worker has been seen to, so the
+        # process ends here without the interpreter's own shutdown. That shutdown could abort the process
+        # (exit 134, "terminate called without an active exception"): a CSV reader's background thread
+        # (Arrow's) may still be reading from a Python stream, and CPython up to 3.13 ends a foreign
+        # thread that asks for the GIL during shutdown with pthread_exit, which C++ turns into abort.
+        if stop.code in (1, 129, 130, 141, 143):
             from .parallel import exit_now
 
             exit_now(stop.code)

@@ -257,10 +257,14 @@ def _classify_chunk(chunk: pa.Table) -> tuple[int, bytes]:
 
 
 def exit_now(code: int) -> None:
-    """Exit without waiting on worker-pool threads: one that was reading from a worker ended mid-write
-    would wait for ever. What exit would release (the pool's named semaphores) is released first."""
+    """Exit without waiting on worker-pool or reader threads: one that was reading from a worker ended
+    mid-write would wait for ever. What exit would release (the pool's named semaphores) is released
+    first, and what was written to stdout is flushed."""
     import sys
 
+    with contextlib.suppress(Exception):
+        if sys.stdout is not None:
+            sys.stdout.flush()
     with contextlib.suppress(Exception):
         if "multiprocessing" in sys.modules:
             from multiprocessing import resource_tracker, util
