@@ -325,6 +325,11 @@ def measure_start_up(folder: Path) -> None:
     help_time = best_of([*JOURNEY_SCRIPT, "--help"])
     sklearn_import = best_of([sys.executable, "-c", "import sklearn.linear_model"])
     classify_ten = best_of([*JOURNEY_SCRIPT, "classify", str(ten), "--model", "fast"])
+    for kind in ("fast", "accurate"):  # the reader leaves after 3 lines: journey should stop, not finish
+        big = sorted(folder.glob("posts_*.csv"), key=lambda path: path.stat().st_size)[-1]
+        command = " ".join([*JOURNEY_SCRIPT, "classify", str(big), "--model", kind, "-q", "| head -3 > /dev/null"])
+        piped = best_of(["bash", "-c", command], runs=3)
+        print(f"classify {big.name} --model {kind} | head -3: {piped:.2f} s", end="; " if kind == "fast" else "\n")
     accurate_ten = best_of([*JOURNEY_SCRIPT, "classify", str(ten), "--model", "accurate"])
     print(
         f"\nstart-up (best of 5): journey --help {help_time:.2f} s vs import typer {typer_import:.2f} s: "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import errno
 import itertools
 import os
 import signal
@@ -27,9 +28,10 @@ from .writing import encode_chunk
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
-SLOW_MODEL_ROWS = 2_000
+SLOW_MODEL_ROWS, FIRST_SLOW_ROWS = 2_000, 200
 """The accurate model classifies hundreds of posts a second, so it takes chunks in pieces of this many
-rows (seconds of work each): the workers start early, progress moves and memory stays small."""
+rows (seconds of work each): the workers start early, progress moves and memory stays small. The
+very first piece, classified before any worker starts, is smaller, so `| head` gets its rows soon."""
 
 
 def default_workers() -> int:
@@ -83,14 +85,31 @@ def classify_to(
         return done
     if add_bom:
         stream.write(codecs.BOM_UTF8)
-    encoded = classify_encoded(model, chunks, text_column, fmt, raw=raw, workers=workers, **options)
+    encoded = classify_encoded(
+        model, chunks, text_column, fmt, raw=raw, workers=workers, reader_left=lambda: reader_left(stream), **options
+    )
     with contextlib.closing(encoded):  # on an error or Ctrl-C, the workers are stopped at once, not at exit
         for rows, unread, data in encoded:
-            stream.write(data)
+            try:
+                stream.write(data)
+            except BrokenPipeError:  # `| head` has all it wants: stop the workers now, not after their chunk
+                encoded.throw(BrokenPipeError(errno.EPIPE, "the reader of the output left"))
             done.rows += rows
             done.unread += unread
             progress(done.rows)
     return done
+
+
+def reader_left(stream: IO[bytes]) -> bool:
+    """Whether `stream` is a pipe whose reader has gone (`| head` ended), found without writing to it."""
+    try:
+        import select
+
+        poller = select.poll()
+        poller.register(stream.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # not a file (tests), or no poll() (Windows)
+        return False
 
 
 def classify_encoded(
@@ -101,25 +120,30 @@ def classify_encoded(
     *,
     raw: bool = False,
     workers: int = 1,
+    reader_left: Callable[[], bool] = lambda: False,
     **options: Any,
 ) -> Generator[tuple[int, int, bytes | memoryview]]:
     """Each chunk classified and encoded in `fmt` (the first with the header), in order, as (rows,
     posts the model could not read, bytes).
 
     The first chunk is done here; worker processes start only if a second chunk follows, so a
-    small file never pays for them. The accurate model takes chunks in pieces of `SLOW_MODEL_ROWS`.
-    At most two chunks per worker are in flight, so memory stays that of a few chunks whatever the
-    input's size. Formula-like cells are neutralised
-    unless `raw` (see `writing.encode_chunk`). `options` go to `classify_table`.
+    small file never pays for them. The accurate model takes chunks in pieces of `SLOW_MODEL_ROWS`
+    (the first smaller, so the first rows come out soon). At most two chunks per worker are in
+    flight, so memory stays that of a few chunks whatever the input's size. While it waits for a
+    worker, `reader_left()` is asked every tenth of a second whether the output is still wanted;
+    if not, the workers are stopped at once and BrokenPipeError raised. Formula-like cells are
+    neutralised unless `raw` (see `writing.encode_chunk`). `options` go to `classify_table`.
     """
     stages = options.get("stages") or model.stages
-    chunks = iter(chunks) if model.kind == "fast" else _pieces(chunks, SLOW_MODEL_ROWS)
+    chunks = iter(chunks) if model.kind == "fast" else _pieces(chunks, SLOW_MODEL_ROWS, first=FIRST_SLOW_ROWS)
     first = classify_table(model, next(chunks), text_column, **options)
     yield len(first), unread_posts(first, stages), encode_chunk(first, fmt, header=True, raw=raw)
     second = next(chunks, None)
     if second is None:
         return
     rest = itertools.chain([second], chunks)
+    if reader_left():  # before starting workers, which takes a second
+        raise BrokenPipeError(errno.EPIPE, "the reader of the output left")
     if workers <= 1:
         for chunk in rest:
             classified = classify_table(model, chunk, text_column, **options)
@@ -139,10 +163,13 @@ def classify_encoded(
                 pending.append((len(chunk), pool.submit(_classify_chunk, chunk)))
             if len(pending) >= 2 * workers:
                 rows, future = pending.popleft()
-                yield rows, *future.result()
+                yield rows, *_result(future, reader_left)
         while pending:
             rows, future = pending.popleft()
-            yield rows, *future.result()
+            yield rows, *_result(future, reader_left)
+    except BrokenPipeError:  # the reader of the output left: end the workers without waiting for them
+        _end_workers_now(pool)
+        raise
     except BrokenProcessPool as error:  # a worker was killed (out of memory, `kill -9`) or crashed
         _end_workers_now(pool)  # the others may be stuck handing over a result no one will read
         raise JourneyError(
@@ -178,11 +205,29 @@ def _end_workers_now(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _pieces(chunks: Iterable[pa.Table], rows: int) -> Iterator[pa.Table]:
-    """Each chunk in pieces of at most `rows` rows (an empty chunk stays one piece)."""
+def _pieces(chunks: Iterable[pa.Table], rows: int, first: int) -> Iterator[pa.Table]:
+    """The chunks in pieces of at most `rows` rows, the very first of at most `first` (an empty chunk
+    stays one piece)."""
+    size = first
     for chunk in chunks:
-        for start in range(0, max(len(chunk), 1), rows):
-            yield chunk.slice(start, rows)
+        start = 0
+        while True:
+            yield chunk.slice(start, size)
+            start, size = start + size, rows
+            if start >= len(chunk):
+                break
+
+
+def _result(future: Future[tuple[int, bytes]], reader_left: Callable[[], bool]) -> tuple[int, bytes]:
+    """A worker's result, given up on (BrokenPipeError) as soon as `reader_left()` says no one reads it."""
+    from concurrent.futures import TimeoutError as NotYet
+
+    while True:
+        try:
+            return future.result(timeout=0.1)
+        except NotYet:
+            if reader_left():
+                raise BrokenPipeError(errno.EPIPE, "the reader of the output left") from None
 
 
 @contextlib.contextmanager
