@@ -18,13 +18,15 @@ from .writing import unneutralise
 BAR_WIDTH = 30
 DATE_COLUMNS = (
     "created at", "date", "timestamp", "datetime", "posted at", "published at", "created", "post date", "date gmt",
-    "date utc", "sent date", "message date", "published", "time",
+    "date utc", "sent date", "message date", "published",
 )  # fmt: skip
 """Names of the column that says when a post was written, as `reading.folded_name` folds them."""
 AUTHOR_COLUMNS = (
     "author", "user", "username", "user name", "screen name", "handle", "from", "sender", "requester", "author name",
-    "profile", "account", "name",
+    "name",
 )  # fmt: skip
+"""Names of the column that says who wrote a post (not `Profile` or `Account`: in social suites' exports
+that is the brand's own account)."""
 OTHER = "(other)"
 """Where values that are not stages of the framework are counted (a stage id cannot hold brackets)."""
 DATE_FORMATS = (

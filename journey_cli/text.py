@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journey_cli.errors import ModelError
+from .errors import ModelError
 
 WORD = r"[\pL\pN_]"
 """A word character (RE2): any letter or number in Unicode, or `_`."""
