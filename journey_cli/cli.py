@@ -229,7 +229,9 @@ def train(
 
 @app.command()
 def explain(
-    texts: Annotated[list[str], typer.Argument(metavar="TEXT...", help="One or more posts.", show_default=False)],
+    texts: Annotated[
+        list[str], typer.Argument(metavar="TEXT...", help="Posts, or - for one per line on stdin.", show_default=False)
+    ],
     model_path: ModelOption = None,
     top_k: Annotated[int, typer.Option("--top-k", min=0, max=10, help="Runners-up to show.")] = 2,
     words: Annotated[int, typer.Option(min=1, max=30, help="Words to show per framework.")] = 5,
@@ -245,9 +247,11 @@ def explain(
     """
     from .explain import explanation_lines
     from .model_file import load_model
+    from .reading import read_lines
 
     model = load_model(model_path)
-    for lines in explanation_lines(model, [as_text(text) for text in texts], words=words, top_k=top_k, as_json=as_json):
+    posts = read_lines(sys.stdin) if texts == ["-"] else [as_text(text) for text in texts]
+    for lines in explanation_lines(model, posts, words=words, top_k=top_k, as_json=as_json):
         typer.echo(lines)
 
 

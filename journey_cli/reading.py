@@ -11,7 +11,7 @@ import sys
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import IO, TYPE_CHECKING, BinaryIO
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -72,6 +72,19 @@ class PostTable:
         if not tables:
             return pd.DataFrame({column: pd.Series(dtype=object) for column in columns})
         return pa.concat_tables(tables).to_pandas()
+
+
+def read_lines(stream: IO[str] | None) -> list[str]:
+    """The posts of a text stream, one per line (blank lines skipped): `journey explain -`."""
+    if stream is None:
+        raise DataError("stdin is closed; give the posts as arguments")
+    try:
+        posts = [line.strip() for line in stream if line.strip()]
+    except UnicodeDecodeError:
+        raise DataError("stdin is not UTF-8 text; convert it first (iconv -f cp1252 -t utf-8)") from None
+    if not posts:
+        raise DataError("no posts on stdin: give one per line, or the posts as arguments")
+    return posts
 
 
 def find_text_column(columns: list[str], wanted: str | None = None) -> str:

@@ -74,6 +74,17 @@ def test_explain_names_words_of_the_post_and_the_runners_up(runner, mini_model_p
     assert "why:" in plain.stdout and "next:" in plain.stdout
 
 
+def test_explain_dash_reads_one_post_per_line_from_stdin(runner, mini_model_path):
+    posts = ["my order never arrived, I want a refund", "which laptop should I buy for college?"]
+    piped = runner.invoke(app, ["explain", "-", "-m", str(mini_model_path), "--json"], input="\n".join(posts) + "\n\n")
+    given = runner.invoke(app, ["explain", *posts, "-m", str(mini_model_path), "--json"])
+    assert piped.exit_code == 0, piped.stderr
+    assert [json.loads(line)["text"] for line in piped.stdout.splitlines()] == posts
+    assert piped.stdout == given.stdout
+    empty = runner.invoke(app, ["explain", "-", "-m", str(mini_model_path)], input="\n")
+    assert empty.exit_code == 1 and empty.stderr.startswith("Error: no posts on stdin")
+
+
 def test_classify_explain_and_top_k_add_columns_after_the_standard_ones(runner, mini_model_path):
     args = ["classify", str(DATA / "mini_posts.csv"), "-m", str(mini_model_path), "-q"]
     plain = pd.read_csv(io.StringIO(runner.invoke(app, args).stdout), dtype=str, keep_default_na=False)
