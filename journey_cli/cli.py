@@ -76,7 +76,7 @@ def classify(
     output_format: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.csv,
     output: OutputOption = None,
     raw: RawOption = False,
-    add_bom: AddBomOption = False,
+    add_bom: AddBomOption = None,
     encoding: EncodingOption = "utf-8-sig",
     delimiter: DelimiterOption = None,
     explain: Annotated[
@@ -140,9 +140,10 @@ def classify(
     table = source.read(file, chunk_size)
     model, stages, thresholds = _model_for(model_path, stages_path, threshold)
     progress = Progress(shown=not quiet and sys.stderr.isatty())
+    bom = table.bom if add_bom is None else add_bom  # an Excel "CSV UTF-8" in gives one out
     with output_stream(output) as stream:
         done = classify_to(
-            stream, model, table.chunks, table.text_column, output_format.value, raw=raw, add_bom=add_bom,
+            stream, model, table.chunks, table.text_column, output_format.value, raw=raw, add_bom=bom,
             workers=workers or default_workers(), progress=progress, stages=stages, thresholds=thresholds, **options,
         )  # fmt: skip
     progress.clear()
@@ -229,9 +230,7 @@ def train(
 
 @app.command()
 def explain(
-    texts: Annotated[
-        list[str], typer.Argument(metavar="TEXT...", help="Posts, or - for one per line on stdin.", show_default=False)
-    ],
+    texts: Annotated[list[str], typer.Argument(metavar="TEXT...", help="Posts, or - for stdin.", show_default=False)],
     model_path: ModelOption = None,
     top_k: Annotated[int, typer.Option("--top-k", min=0, max=10, help="Runners-up to show.")] = 2,
     words: Annotated[int, typer.Option(min=1, max=30, help="Words to show per framework.")] = 5,
@@ -264,7 +263,7 @@ def suggest(
     model_path: ModelOption = None,
     output: OutputOption = None,
     raw: RawOption = False,
-    add_bom: AddBomOption = False,
+    add_bom: AddBomOption = None,
     text_column: TextColumnOption = None,
     encoding: EncodingOption = "utf-8-sig",
     delimiter: DelimiterOption = None,
@@ -286,7 +285,7 @@ def suggest(
     table = _input(text_column, encoding, delimiter).read(file)
     model = load_model(model_path)
     picked = suggest_posts(model, table.chunks, table.text_column, count)
-    write_rows(picked, output, raw=raw, add_bom=add_bom)
+    write_rows(picked, output, raw=raw, add_bom=table.bom if add_bom is None else add_bom)
     where = f" to {printable(str(output))}" if output is not None else ""
     to_stderr(f"Suggested {len(picked)} posts to label from {printable(table.name)}{where}.")
 

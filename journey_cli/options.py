@@ -48,7 +48,12 @@ ModelOption = Annotated[
 ]
 OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
 AddBomOption = Annotated[
-    bool, typer.Option("--add-bom", help="Start CSV or TSV with a UTF-8 BOM, so Excel opens it right by double-click.")
+    bool | None,
+    typer.Option(
+        "--add-bom/--no-bom",
+        help="Start CSV or TSV with a UTF-8 BOM, so Excel opens it right by double-click [default: as the input].",
+        show_default=False,
+    ),
 ]
 RawOption = Annotated[
     bool,

@@ -67,7 +67,7 @@ def classify_to(
 
     CSV, TSV and JSON lines are classified by `classify_encoded` (`workers` processes); an xlsx
     sheet holds at most a million rows, so it is classified here. `add_bom` starts CSV or TSV with
-    a UTF-8 BOM; `progress` is told the rows written so far after every chunk. `options` go to
+    a UTF-8 BOM (other formats have none); `progress` is told the rows written so far after every chunk. `options` go to
     `classify_table`.
     """
     stages = options.get("stages") or model.stages
@@ -83,7 +83,7 @@ def classify_to(
 
         done.rows = write_xlsx(counted(classify_chunks(model, chunks, text_column, **options)), stream, raw=raw)
         return done
-    if add_bom:
+    if add_bom and fmt in ("csv", "tsv"):
         stream.write(codecs.BOM_UTF8)
     encoded = classify_encoded(
         model, chunks, text_column, fmt, raw=raw, workers=workers, reader_left=lambda: reader_left(stream), **options

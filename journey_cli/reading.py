@@ -58,6 +58,7 @@ class PostTable:
     columns: list[str]
     text_column: str
     chunks: Iterator[pa.Table]
+    bom: bool = False  # the file starts with a UTF-8 BOM (Excel's "CSV UTF-8"): its outputs get one too
 
     def close(self) -> None:
         """Stop reading and close the file (needed only if the chunks are not read to the end)."""
@@ -217,7 +218,7 @@ def read_posts(
     except DataError:
         chunks.close()
         raise
-    return PostTable(name, columns, found, _prepended(first, chunks))
+    return PostTable(name, columns, found, _prepended(first, chunks), bom=sample.startswith(codecs.BOM_UTF8))
 
 
 def _prepended(first: pa.Table, rest: Iterator[pa.Table]) -> Iterator[pa.Table]:

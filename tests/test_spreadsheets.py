@@ -69,6 +69,20 @@ def test_add_bom_starts_csv_with_one_bom_and_nothing_else_changes(runner, mini_m
     assert frame.columns[0] == "id"
 
 
+@pytest.mark.parametrize("command", ["classify", "suggest"])
+def test_an_excel_csv_in_gives_an_excel_csv_out_unless_told_otherwise(runner, mini_model_path, tmp_path, command):
+    # Excel's "CSV UTF-8" starts with a BOM; without one, Excel reads the output as cp1252: "TromsÃ¸".
+    excel = tmp_path / "export.csv"
+    excel.write_bytes(codecs.BOM_UTF8 + "id,text\n1,Tromsø airport lost my bag\n2,which bag should I buy\n".encode())
+    args = [command, str(excel), "-m", str(mini_model_path)] + (["-q"] if command == "classify" else [])
+    out = runner.invoke(app, args).stdout_bytes
+    assert out.startswith(codecs.BOM_UTF8) and not out[3:].startswith(codecs.BOM_UTF8)
+    assert "Tromsø" in out.decode("utf-8-sig")  # as a spreadsheet reads a file that starts with a BOM
+    assert not runner.invoke(app, [*args, "--no-bom"]).stdout_bytes.startswith(codecs.BOM_UTF8)
+    jsonl = runner.invoke(app, ["classify", str(excel), "-m", str(mini_model_path), "-q", "-f", "jsonl"])
+    assert jsonl.exit_code == 0 and jsonl.stdout_bytes.startswith(b'{"id"')  # JSON lines never have one
+
+
 def test_suggest_add_bom_gives_a_file_to_label_in_excel_that_train_reads_back(runner, mini_model_path, tmp_path):
     out = tmp_path / "to_label.csv"
     args = ["suggest", str(EXAMPLES / "posts.csv"), "-n", "5", "--model", str(mini_model_path), "-o", str(out)]
