@@ -77,7 +77,7 @@ class OutputFormat(str, Enum):
     xlsx = "xlsx"
 
 
-class ModelKind(str, Enum):
+class ModelKind(str, Enum):  # model.MODEL_KINDS, declared here so that --help never imports the model
     fast = "fast"
     accurate = "accurate"
 

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from journey_cli.encoder import MAX_TOKENS  # posts are cut as journey cuts them
+
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +83,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         float_path, int8_path = Path(scratch) / "float.onnx", Path(scratch) / "model.onnx"
         # The float reference comes first: exporting leaves the torch model computing otherwise.
-        batch = tokenizer(posts, padding=True, truncation=True, max_length=128, return_tensors="pt")
+        batch = tokenizer(posts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
         with torch.no_grad():
             expected = _sentence_vectors(model(**batch).last_hidden_state.numpy(), batch["attention_mask"].numpy())
         sample = tokenizer(TRACE_POSTS, padding=True, return_tensors="pt")
@@ -241,7 +243,7 @@ def _check(model_path: Path, tokenizer_path: Path, posts: list[str], expected: n
 
     session = onnxruntime.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
     tokenizer = Tokenizer.from_file(str(tokenizer_path))
-    tokenizer.enable_truncation(max_length=128)
+    tokenizer.enable_truncation(max_length=MAX_TOKENS)
     tokenizer.no_padding()
     ids = [encoding.ids for encoding in tokenizer.encode_batch(posts)]
 

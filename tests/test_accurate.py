@@ -121,3 +121,13 @@ def test_accurate_output_is_the_same_whatever_the_chunks_or_workers(tmp_path):
         subprocess.run(command, check=True, timeout=300)
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
+
+
+def test_the_cli_offers_the_library_model_kinds_and_its_default():
+    # The CLI declares its choices without importing the model (start-up), so this keeps them in step.
+    from journey_cli.model import DEFAULT_KIND, MODEL_KINDS
+    from journey_cli.options import ModelKind
+
+    assert tuple(kind.value for kind in ModelKind) == MODEL_KINDS
+    shown = " ".join(CliRunner().invoke(app, ["train", "-h"]).stdout.split())
+    assert f"[default: {DEFAULT_KIND}]" in shown

@@ -44,13 +44,9 @@ def test_report_counts_every_post_per_stage_and_lists_problems_after_purchase_fi
 
 def test_the_report_shows_posts_as_written_not_as_guarded_for_spreadsheets(runner, tmp_path):
     # classify's formula guard put the quote before @ and =; the posts' own leading quotes are theirs.
-    classified = tmp_path / "classified.csv"
-    classified.write_text(
-        "author,text,social_stage,social_confidence\n"
-        "'@ana,'=HYPERLINK(1) my order never came,post_purchase,0.9\n"
-        "'bob',''Tis the season and my parcel is lost,post_purchase,0.8\n",
-        encoding="utf-8",
-    )
+    rows = ["'@ana,'=HYPERLINK(1) my order never came,post_purchase,0.9",
+            "'bob',''Tis the season and my parcel is lost,post_purchase,0.8"]  # fmt: skip
+    classified = classified_file(tmp_path, rows, header="author,text,social_stage,social_confidence")
     result = runner.invoke(app, ["report", str(classified)])
     assert result.exit_code == 0, result.stderr
     assert result.stdout.split("reply first: ")[1].splitlines()[1:] == [
@@ -60,14 +56,10 @@ def test_the_report_shows_posts_as_written_not_as_guarded_for_spreadsheets(runne
 
 
 def test_a_help_desk_export_gets_its_author_and_timeline_by_their_own_column_names(runner, tmp_path):
-    classified = tmp_path / "classified.csv"
-    classified.write_text(
-        "Ticket ID,Requester,Date (GMT),Description,social_stage,social_confidence\n"
-        "101,Ana Ruiz,2026-03-02 10:15,my parcel never came,post_purchase,0.91\n"
-        "102,Bo Chen,2026-03-03 09:00,which plan has more storage,selection,0.80\n",
-        encoding="utf-8",
-    )
-    result = runner.invoke(app, ["report", str(classified)])
+    rows = ["101,Ana Ruiz,2026-03-02 10:15,my parcel never came,post_purchase,0.91",
+            "102,Bo Chen,2026-03-03 09:00,which plan has more storage,selection,0.80"]  # fmt: skip
+    header = "Ticket ID,Requester,Date (GMT),Description,social_stage,social_confidence"
+    result = runner.invoke(app, ["report", str(classified_file(tmp_path, rows, header=header))])
     assert result.exit_code == 0, result.stderr
     assert "social by day (Date (GMT))" in result.stdout
     assert "  0.91  Ana Ruiz: my parcel never came" in result.stdout
