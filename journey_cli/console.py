@@ -20,7 +20,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from .errors import JourneyError, JourneyWarning
+from .errors import JourneyError, JourneyNote, JourneyWarning
 from .terminal import printable
 
 # Click's exception classes, found through typer's public BadParameter (typer may vendor Click).
@@ -118,7 +118,7 @@ def warnings_as_lines() -> Iterator[None]:
         if issubclass(category, JourneyWarning) and str(message) in said:
             return
         said.add(str(message))
-        to_stderr(f"Warning: {printable(str(message))}")
+        to_stderr(f"{'Note' if issubclass(category, JourneyNote) else 'Warning'}: {printable(str(message))}")
 
     with warnings.catch_warnings():  # restores the filters and showwarning after the command
         warnings.simplefilter("always", JourneyWarning)

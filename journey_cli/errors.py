@@ -25,6 +25,10 @@ class JourneyWarning(UserWarning):
     """Something the user should know that does not stop the work; the CLI prints one `Warning:` line."""
 
 
+class JourneyNote(JourneyWarning):
+    """A choice journey made for the user, such as lines skipped above a header; the CLI prints one `Note:` line."""
+
+
 # What each optional feature needs, and the extra that brings it (pyproject.toml).
 _EXTRAS = {"xlsx": "openpyxl", "plot": "matplotlib", "dask": "dask[dataframe,distributed]"}
 

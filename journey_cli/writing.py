@@ -1,11 +1,12 @@
-"""Write classified rows as CSV, TSV or JSON lines, and replace files only once they are complete.
+"""Write classified rows as CSV, TSV, JSON lines or xlsx, and replace files only once they are complete.
 
 Post text is written by strangers. A spreadsheet runs a cell that starts with `=`, `+`, `-` or
 `@` as a formula (OWASP's "CSV injection": `=HYPERLINK(...)`, `=cmd|' /C calc'!A0`), and a
 leading tab or carriage return can hide such a start. So in CSV and TSV every such cell and
 column name gets OWASP's leading single quote, which makes the spreadsheet show it as text,
 unless `raw` is asked for. Plain numbers (`-3`, `+1.5e3`) are left alone: a spreadsheet can
-only read them as numbers. JSON lines are never changed.
+only read them as numbers. JSON lines are never changed, and nor is xlsx text: a cell typed as
+text is never run.
 """
 
 from __future__ import annotations
@@ -26,11 +27,16 @@ from typing import IO, TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import DataError, JourneyWarning, missing_extra
+from . import signatures
+from .errors import DataError, JourneyNote, JourneyWarning, missing_extra
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import pandas as pd
     from openpyxl.cell.cell import Cell
+
+    from .reading import InputOptions
 
 FORMATS = ("csv", "tsv", "jsonl")
 
@@ -280,17 +286,61 @@ XLSX_MAX_CHARACTERS = 32_767
 """Characters an Excel cell holds."""
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 """Characters XML 1.0, and so an xlsx file, cannot hold (openpyxl checks only the first group)."""
+XLSX_NUMBER = r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$"
+"""A cell written to xlsx as a number: a plain decimal. A leading zero (`007`: an id or a zip code),
+a `+` (`+14155550100`: a phone number), an exponent, a thousands separator, `inf` or `nan` keeps a
+cell text, as the number would not show what was written."""
+EXCEL_DIGITS = 15
+"""Significant digits Excel keeps: a longer number (a 19-digit tweet id) stays text, else it would change."""
+_DAY = r"(?:19|[2-9][0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}"
+_TIME = r"[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,3})?)?"
+XLSX_DATE = f"^{_DAY}(?:{_TIME})?$"
+"""A cell written to xlsx as a date: ISO 8601 from 1900 (Excel's first year) to the millisecond
+(Excel's finest). A cell holds no time zone, so times with an offset (`+02:00`) stay text, and a
+column's times are all without a zone, or all in UTC (`XLSX_UTC_DATE`, shown in UTC)."""
+XLSX_UTC_DATE = f"^{_DAY}(?:{_TIME}Z)?$"
+_KINDS = {"number": "numbers", "date": "dates", "utc": "dates in UTC"}
+"""The types an xlsx column of text can be written as, tried in this order, and how a note names them."""
+
+
+def check_xlsx_rows(source: InputOptions, path: str | Path) -> None:
+    """Refuse, before anything is classified or written, an input file with more posts than an
+    Excel sheet holds (a file too small to hold that many is not read)."""
+    if str(path) == "-":
+        return
+    with open(path, "rb") as file:
+        compressed = file.read(8).startswith(tuple(signatures.COMPRESSED.values()))
+    if os.path.getsize(path) < XLSX_MAX_ROWS and not compressed:
+        return
+    table = source.read(path, chunk_size=1 << 20)
+    rows = 0
+    for chunk in table.chunks:
+        rows += len(chunk)
+        if rows >= XLSX_MAX_ROWS:
+            table.close()
+            raise DataError(
+                f"{table.name} has more than the {XLSX_MAX_ROWS - 1:,} posts an Excel sheet holds; use --format csv"
+            )
+
+
+_DATE_LENGTHS = pa.array([10, 16, 19])
+_DATE_FORMATS = pa.array(["yyyy-mm-dd", "yyyy-mm-dd hh:mm", "yyyy-mm-dd hh:mm:ss", "yyyy-mm-dd hh:mm:ss.000"])
+"""A date's number format by the length of its text without `Z`, so it shows as precisely as written."""
 
 
 def write_xlsx(chunks: Iterable[pa.Table], out: IO[bytes], *, raw: bool = False) -> int:
     """Write the chunks as one Excel sheet: a bold, frozen header and columns sized to their text.
 
-    Numeric columns (the confidences) are numbers, to sort, average and format; every other cell
-    is text (a post starting with `=` is never a live formula, even with `raw`); unless `raw`,
-    formula-like cells also get OWASP's leading quote, as in CSV, so that they stay inert if the
-    sheet is saved as CSV again. Characters that an xlsx file cannot hold are removed and a cell
-    over Excel's 32,767 characters is cut, each with a warning naming the first row. Returns the
-    number of rows written.
+    A text cell holds exactly its text and is typed as text, so a post starting with `=` or `@` is
+    never a formula and needs no leading quote (`raw` is for CSV; it changes nothing here). Numbers
+    and dates are written as such, to sort, sum and filter: the confidences, and each input column
+    whose every non-empty cell is a number Excel holds exactly (`XLSX_NUMBER`: one `007` or 19-digit
+    id keeps the column text) or an ISO date (`XLSX_DATE`), formatted as precisely as written. The
+    sheet is written chunk by chunk, so that is settled on the first chunk with a value in the
+    column; a later cell that does not fit is written as text, exactly as read, with a note naming
+    its row, so no value is ever lost or changed. Empty cells stay empty. Characters that an xlsx
+    file cannot hold are removed and a cell over Excel's 32,767 characters is cut, each with a
+    warning naming the first row. Returns the number of rows written.
     """
     try:
         from openpyxl import Workbook
@@ -304,10 +354,15 @@ def write_xlsx(chunks: Iterable[pa.Table], out: IO[bytes], *, raw: bool = False)
     bold = Font(bold=True)
     rows = 0
     changed: dict[str, list[int]] = {"cut": [], "removed": []}  # the rows of cells changed to fit
+    names: list[str] = []
+    kinds: list[str | None] = []  # per column "number", "date" or "text"; None until a value is seen
+    strays: dict[int, list[int]] = {}  # per typed column, the rows of cells written as text
 
-    def cell(value: str | float | None, row: int, font: Font | None = None) -> Cell | float | None:
+    def cell(value: object, row: int, font: Font | None = None) -> object:
         if not isinstance(value, str):
-            return value  # a number, or None for an empty cell
+            return value  # a number, a date's cell, or None for an empty cell
+        if not value:
+            return None  # no cell at all, as in any spreadsheet
         fitted = _NOT_XML.sub("", value)
         if fitted != value:
             changed["removed"].append(row)
@@ -321,21 +376,53 @@ def write_xlsx(chunks: Iterable[pa.Table], out: IO[bytes], *, raw: bool = False)
             written.font = font
         return written
 
+    def date_cell(value: datetime, number_format: str) -> Cell:
+        written = WriteOnlyCell(sheet, value)
+        written.number_format = number_format
+        return written
+
+    def values(position: int, column: pa.Array | pa.ChunkedArray, first_row: int) -> list[Any]:
+        """One column of a chunk as the values to write: numbers, dates' cells, or text."""
+        if _is_number(column.type):
+            return column.to_pylist()
+        text = _text_column(column, raw=True)  # typed as text, a cell is inert: no quote needed
+        if kinds[position] is None and pc.any(pc.not_equal(text, "")).as_py():
+            kinds[position] = _kind_of(text)
+        kind = kinds[position]
+        if kind not in _KINDS:
+            return text.to_pylist()
+        typed_array, formats = _typed(text, kind)
+        if formats is None:
+            typed: list[Any] = typed_array.to_pylist()
+        else:
+            typed = [
+                None if stamp is None else date_cell(stamp, number_format)
+                for stamp, number_format in zip(typed_array.to_pylist(), formats.to_pylist(), strict=True)
+            ]
+        stray = pc.indices_nonzero(pc.and_(pc.not_equal(text, ""), pc.is_null(typed_array)))
+        if len(stray):  # not of the column's type: written as text, exactly as read
+            for index, value in zip(stray.to_pylist(), text.take(stray).to_pylist(), strict=True):
+                typed[index] = value
+                strays.setdefault(position, []).append(first_row + index)
+        return typed
+
     try:
         for index, chunk in enumerate(chunks):
-            columns = [column if _is_number(column.type) else _text_column(column, raw) for column in chunk.columns]
             if index == 0:
-                names = _text_column(pa.array(chunk.column_names, pa.string()), raw).to_pylist()
-                for number, (name, column) in enumerate(zip(names, columns, strict=True), start=1):
-                    sample = pc.max(pc.utf8_length(column[:1000].cast(pa.string()))).as_py() if len(column) else 0
+                names = chunk.column_names
+                kinds = [None] * chunk.num_columns
+                for number, (name, column) in enumerate(zip(names, chunk.columns, strict=True), start=1):
+                    text = _text_column(column[:1000], raw=True)
+                    sample = pc.max(pc.utf8_length(text)).as_py() if len(text) else 0
                     width = min(max(len(name), sample or 0) + 2, 60)
                     sheet.column_dimensions[get_column_letter(number)].width = width
                 sheet.freeze_panes = "A2"
                 sheet.append([cell(name, 1, bold) for name in names])
             if rows + len(chunk) >= XLSX_MAX_ROWS:
                 raise DataError(f"an Excel sheet holds at most {XLSX_MAX_ROWS - 1:,} rows; use --format csv for more")
-            for row, values in enumerate(zip(*(column.to_pylist() for column in columns), strict=True), rows + 2):
-                sheet.append([cell(value, row) for value in values])
+            columns = [values(position, column, rows + 2) for position, column in enumerate(chunk.columns)]
+            for row, row_values in enumerate(zip(*columns, strict=True), rows + 2):
+                sheet.append([cell(value, row) for value in row_values])
             rows += len(chunk)
     except BaseException:
         with contextlib.suppress(Exception):
@@ -354,6 +441,14 @@ def write_xlsx(chunks: Iterable[pa.Table], out: IO[bytes], *, raw: bool = False)
                 JourneyWarning,
                 stacklevel=2,
             )
+    for position, stray_rows in strays.items():
+        warnings.warn(
+            f"column {names[position]!r} is written as {_KINDS[str(kinds[position])]}, as its first rows are, but "
+            f"{len(stray_rows):,} cell(s) further down are not and were written as text, the first on "
+            f"row {stray_rows[0]:,}",
+            JourneyNote,
+            stacklevel=2,
+        )
     # Built whole first, then copied: a reader that goes away (`| head`) or a full disk then meets a
     # plain copy, not openpyxl half-way through its zip.
     with tempfile.TemporaryFile() as built:
@@ -361,6 +456,67 @@ def write_xlsx(chunks: Iterable[pa.Table], out: IO[bytes], *, raw: bool = False)
         built.seek(0)
         shutil.copyfileobj(built, out)
     return rows
+
+
+def _kind_of(text: pa.Array) -> str:
+    """The first of `_KINDS` that every non-empty cell is, as xlsx holds it exactly; else "text"."""
+    filled = pc.sum(pc.not_equal(text, "")).as_py()
+    for kind in _KINDS:
+        typed, _ = _typed(text, kind)
+        if len(typed) - typed.null_count == filled:
+            return kind
+    return "text"
+
+
+def _typed(text: pa.Array, kind: str) -> tuple[pa.Array, pa.Array | None]:
+    """Each cell as a number or date of `kind` where it is one, else null; for dates, the number
+    format that shows each as precisely as it is written."""
+    if kind == "number":
+        return _xlsx_numbers(text), None
+    return _xlsx_dates(text, utc=kind == "utc")
+
+
+def _xlsx_numbers(text: pa.Array) -> pa.Array:
+    """Each cell as a number where it is one Excel holds exactly (see `XLSX_NUMBER`), else null.
+
+    >>> _xlsx_numbers(pa.array(["45492", "-1.50", "007", "+1", "1e3", "1234567890123456789", ""])).to_pylist()
+    [45492.0, -1.5, None, None, None, None, None]
+    """
+    plain = pc.match_substring_regex(text, XLSX_NUMBER)
+    if not pc.any(plain).as_py():  # a column of words: one pass
+        return pa.nulls(len(text), pa.float64())
+    digits = pc.utf8_ltrim(pc.replace_substring_regex(text, "[^0-9]", ""), "0")
+    exact = pc.and_(plain, pc.less_equal(pc.utf8_length(digits), EXCEL_DIGITS))
+    whole = not pc.any(pc.and_(exact, pc.match_substring(text, "."))).as_py()
+    return pc.cast(pc.if_else(exact, text, pa.scalar(None, pa.string())), pa.int64() if whole else pa.float64())
+
+
+def _xlsx_dates(text: pa.Array, *, utc: bool) -> tuple[pa.Array, pa.Array]:
+    """Each cell as a timestamp where it is a date Excel holds (see `XLSX_DATE`) with a time in UTC
+    if `utc`, with no zone if not, else null; and the number format that shows it as written.
+
+    >>> stamps, formats = _xlsx_dates(pa.array(["2024-03-05 14:02", "2024-02-30", "2024-03-05T14:02Z"]), utc=False)
+    >>> stamps.to_pylist(), formats[0].as_py()
+    ([datetime.datetime(2024, 3, 5, 14, 2), None, None], 'yyyy-mm-dd hh:mm')
+    """
+    shaped = pc.match_substring_regex(text, XLSX_UTC_DATE if utc else XLSX_DATE)
+    if not pc.any(shaped).as_py():
+        return pa.nulls(len(text), pa.timestamp("ms")), pa.nulls(len(text), pa.string())
+    local = pc.if_else(shaped, pc.utf8_rtrim(text, "Z"), pa.scalar(None, pa.string()))
+    try:
+        stamps = pc.cast(local, pa.timestamp("ms"))
+    except pa.ArrowInvalid:  # a day not in the calendar (2024-02-30), a 24:00: only such cells stay text
+        stamps = pa.array([_timestamp(value) for value in local.to_pylist()], pa.timestamp("ms"))
+    formats = pc.take(_DATE_FORMATS, pc.fill_null(pc.index_in(pc.utf8_length(local), _DATE_LENGTHS), 3))
+    return stamps, formats
+
+
+def _timestamp(value: str | None) -> Any:
+    """One cell as Arrow's strict cast reads it (a datetime), or None."""
+    try:
+        return None if value is None else pc.cast(pa.array([value]), pa.timestamp("ms"))[0].as_py()
+    except pa.ArrowInvalid:
+        return None
 
 
 def _is_number(kind: pa.DataType) -> bool:
