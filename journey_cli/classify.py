@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -13,7 +13,7 @@ from .errors import DataError
 from .model import JourneyModel
 from .rules import stage_rules
 from .stages import Stages
-from .text import as_text_array, foreign_posts, normalise_texts
+from .text import as_text_array, foreign_posts, normalise_texts, post_texts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -103,7 +103,12 @@ def _few_values(values: np.ndarray) -> pa.DictionaryArray:
 
 
 def classify_table(
-    model: JourneyModel, table: pa.Table, text_column: str, *, stages: Stages | None = None, **options: Any
+    model: JourneyModel,
+    table: pa.Table,
+    text_column: str | Sequence[str],
+    *,
+    stages: Stages | None = None,
+    **options: Any,
 ) -> pa.Table:
     """The input rows unchanged and in order, followed by the result columns.
 
@@ -111,14 +116,14 @@ def classify_table(
     """
     stages = stages or model.stages
     _refuse_clashes(table.column_names, stages)
-    results = classify_results(model, table[text_column], stages=stages, **options)
+    results = classify_results(model, post_texts(table, text_column), stages=stages, **options)
     for name, values in results.items():
         table = table.append_column(name, values)
     return table
 
 
 def classify_chunks(
-    model: JourneyModel, chunks: Iterable[pa.Table], text_column: str, **options: Any
+    model: JourneyModel, chunks: Iterable[pa.Table], text_column: str | Sequence[str], **options: Any
 ) -> Iterator[pa.Table]:
     """Classify a stream of chunks lazily, so a file of any size needs the memory of one chunk."""
     for chunk in chunks:

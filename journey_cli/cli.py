@@ -14,23 +14,21 @@ from .errors import JourneyError
 from .options import (
     AddBomOption,
     DebugOption,
-    DelimiterOption,
-    EncodingOption,
     Engine,
+    Input,
     ModelKind,
     ModelOption,
     OutputFormat,
     OutputOption,
     RawOption,
     StagesFormat,
-    TextColumnOption,
     VersionOption,
+    reads_posts,
 )
 from .terminal import as_text, printable, shown_path
 
 if TYPE_CHECKING:
     from .model import JourneyModel
-    from .reading import InputOptions
     from .stages import Stages
 
 app = typer.Typer(
@@ -60,11 +58,12 @@ def main_callback(
 
 
 @app.command()
+@reads_posts
 def classify(
     file: Annotated[
         str, typer.Argument(metavar="FILE", help="CSV of posts, or - for standard input.", show_default=False)
     ],
-    text_column: TextColumnOption = None,
+    source: Input,
     model_path: ModelOption = None,
     stages_path: Annotated[
         Path | None, typer.Option("--stages", help="stages.yaml for the rule wording [default: the model's own].")
@@ -77,8 +76,6 @@ def classify(
     output: OutputOption = None,
     raw: RawOption = False,
     add_bom: AddBomOption = None,
-    encoding: EncodingOption = "utf-8-sig",
-    delimiter: DelimiterOption = None,
     explain: Annotated[
         bool, typer.Option("--explain", help="Add F_why: the words that pushed each post into its stage.")
     ] = False,
@@ -109,12 +106,11 @@ def classify(
     Example: journey classify examples/posts.csv --format tsv | head
     """
     from .parallel import classify_to, default_workers
-    from .writing import output_stream
+    from .writing import check_xlsx_rows, output_stream
 
     if add_bom and (output_format not in (OutputFormat.csv, OutputFormat.tsv) or engine is Engine.dask):
         raise typer.BadParameter("--add-bom goes with --format csv or tsv, without --engine dask")
     options = {"explain": explain, "top_k": top_k}
-    source = _input(text_column, encoding, delimiter)
     if engine is Engine.dask:
         if output_format is OutputFormat.xlsx:
             raise typer.BadParameter("--engine dask writes csv, tsv or jsonl files; for xlsx, classify without it")
@@ -125,8 +121,7 @@ def classify(
         model, stages, thresholds = _model_for(model_path, stages_path, threshold)
         results = classify_files_with_dask(
             model, file, output_dir, fmt=output_format.value, raw=raw, scheduler=scheduler, workers=workers,
-            text_column=source.text_column, encoding=source.encoding, delimiter=source.delimiter,
-            stages=stages, thresholds=thresholds, **options,
+            source=source, stages=stages, thresholds=thresholds, **options,
         )  # fmt: skip
         for one in [] if quiet else results:
             to_stderr(f"Classified {one.rows} posts from {printable(str(one.source))} to {printable(str(one.output))}")
@@ -136,6 +131,8 @@ def classify(
     _check_outputs(
         [file, model_path, stages_path], [output], stdout=output is None, xlsx=output_format is OutputFormat.xlsx
     )
+    if output_format is OutputFormat.xlsx:
+        check_xlsx_rows(source, file)
     # The input is opened first: a wrong path or column is reported before the model loads.
     table = source.read(file, chunk_size)
     model, stages, thresholds = _model_for(model_path, stages_path, threshold)
@@ -153,11 +150,12 @@ def classify(
         foreign = f"; {done.unread} not in English, left at none with confidence 0 for a person to read"
         to_stderr(
             f"Classified {done.rows} posts from {printable(table.name)}{where} "
-            f"(text column '{printable(table.text_column)}'){foreign if done.unread else ''}."
+            f"(text column {printable(table.text_label)}){foreign if done.unread else ''}."
         )
 
 
 @app.command()
+@reads_posts
 def train(
     labelled: Annotated[
         str,
@@ -165,13 +163,13 @@ def train(
             metavar="LABELLED", help="CSV with a text column and one label column per framework.", show_default=False
         ),
     ],
+    source: Input,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Save the model here [default: your journey model file].")
     ] = None,
     stages_path: Annotated[
         Path | None, typer.Option("--stages", help="Stages YAML [default: the bundled one].")
     ] = None,
-    text_column: TextColumnOption = None,
     folds: Annotated[int, typer.Option(min=2, max=20, help="Cross-validation folds for the reported scores.")] = 5,
     mix: Annotated[
         str,
@@ -189,8 +187,6 @@ def train(
             "posts unlike your labelled ones, hundreds of posts/s.",
         ),
     ] = ModelKind.accurate,
-    encoding: EncodingOption = "utf-8-sig",
-    delimiter: DelimiterOption = None,
 ) -> None:
     """Train a model on labelled posts, report cross-validated quality, and save it.
 
@@ -214,7 +210,7 @@ def train(
         stream = parse_mix(mix, stages)
     except JourneyError as error:  # a wrong option, not wrong data
         raise typer.BadParameter(str(error), param_hint="--mix") from None
-    table = _input(text_column, encoding, delimiter).read(labelled)
+    table = source.read(labelled)
     model = train_model(
         table.frame(), stages, text_column=table.text_column, folds=folds, mix=stream, kind=model_kind.value,
         progress=to_stderr,
@@ -255,18 +251,17 @@ def explain(
 
 
 @app.command()
+@reads_posts
 def suggest(
     file: Annotated[
         str, typer.Argument(metavar="FILE", help="CSV of unlabelled posts, or - for stdin.", show_default=False)
     ],
+    source: Input,
     count: Annotated[int, typer.Option("-n", "--count", min=1, help="How many posts to suggest.")] = 50,
     model_path: ModelOption = None,
     output: OutputOption = None,
     raw: RawOption = False,
     add_bom: AddBomOption = None,
-    text_column: TextColumnOption = None,
-    encoding: EncodingOption = "utf-8-sig",
-    delimiter: DelimiterOption = None,
 ) -> None:
     """Pick the posts most worth labelling next: the least certain, and unlike each other.
 
@@ -282,7 +277,7 @@ def suggest(
     from .writing import write_rows
 
     _check_outputs([file, model_path], [output], stdout=output is None)
-    table = _input(text_column, encoding, delimiter).read(file)
+    table = source.read(file)
     model = load_model(model_path)
     picked = suggest_posts(model, table.chunks, table.text_column, count)
     write_rows(picked, output, raw=raw, add_bom=table.bom if add_bom is None else add_bom)
@@ -291,10 +286,12 @@ def suggest(
 
 
 @app.command()
+@reads_posts
 def evaluate(
     labelled: Annotated[
         str, typer.Argument(metavar="LABELLED", help="CSV with a text column and label columns.", show_default=False)
     ],
+    source: Input,
     model_path: ModelOption = None,
     cv: Annotated[
         int | None,
@@ -309,9 +306,6 @@ def evaluate(
         Path | None, typer.Option("--plot", help="Draw confusion matrices and reliability diagrams to a PNG.")
     ] = None,
     raw: RawOption = False,
-    text_column: TextColumnOption = None,
-    encoding: EncodingOption = "utf-8-sig",
-    delimiter: DelimiterOption = None,
 ) -> None:
     """Measure quality on labelled posts: per-stage precision, recall, F1, confusion and calibration.
 
@@ -335,7 +329,7 @@ def evaluate(
     if cv is not None and model_path is not None:
         raise JourneyError("--cv trains new models on the file; it cannot be combined with --model")
     _check_outputs([labelled, model_path, stages_path], [errors, plot], stdout=True)
-    table = _input(text_column, encoding, delimiter).read(labelled)
+    table = source.read(labelled)
     frame = table.frame()
     if cv is not None:
         stages = load_stages(stages_path)
@@ -360,10 +354,12 @@ def evaluate(
 
 
 @app.command()
+@reads_posts
 def report(
     classified: Annotated[
         str, typer.Argument(metavar="CLASSIFIED", help="Output of journey classify (CSV), or -.", show_default=False)
     ],
+    source: Input,
     stages_path: Annotated[
         Path | None,
         typer.Option("--stages", help="Stages YAML the posts were classified with [default: the active model's]."),
@@ -372,9 +368,6 @@ def report(
     html_path: Annotated[
         Path | None, typer.Option("--html", help="Also write one self-contained HTML page with charts.")
     ] = None,
-    text_column: TextColumnOption = None,
-    encoding: EncodingOption = "utf-8-sig",
-    delimiter: DelimiterOption = None,
 ) -> None:
     """Summarise classified posts: posts per stage with bars, the funnel, stages over time, who to answer first.
 
@@ -382,7 +375,7 @@ def report(
     Example: journey classify examples/posts.csv -o labelled.csv && journey report labelled.csv
     """
     from .model_file import load_model
-    from .report import html_report, pyplot, read_classified_file, text_report
+    from .report import html_report, open_classified, pyplot, read_classified_file, text_report
     from .stages import load_stages
     from .writing import replacing
 
@@ -390,7 +383,7 @@ def report(
     if html_path is not None:
         pyplot()  # before the text report, so a missing matplotlib is not lost under it
     stages = load_stages(stages_path) if stages_path else load_model(None).stages
-    table = _input(text_column, encoding, delimiter).read(classified)
+    table = open_classified(source, classified, stages)
     frame = read_classified_file(table, stages)
     to_stdout(text_report(frame, stages, table.text_column, top))
     if html_path is not None:
@@ -464,12 +457,6 @@ def model_info(
         typer.echo(json.dumps(info, indent=2))
     else:
         to_stdout(model_summary(info, shown_path(path) if kind == "trained" else "bundled with journey"))
-
-
-def _input(text_column: str | None, encoding: str, delimiter: str | None) -> InputOptions:
-    from .reading import InputOptions
-
-    return InputOptions(text_column, encoding, delimiter)
 
 
 def _check_outputs(

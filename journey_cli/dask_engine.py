@@ -13,13 +13,13 @@ from __future__ import annotations
 import glob
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from .errors import DataError, missing_extra
 from .model import JourneyModel
-from .reading import read_posts
+from .reading import InputOptions
 
 
 @dataclass
@@ -34,19 +34,18 @@ def classify_files_with_dask(
     pattern: str,
     output_dir: str | Path,
     *,
-    text_column: str | None = None,
+    source: InputOptions | None = None,
     fmt: str = "csv",
     raw: bool = False,
-    encoding: str = "utf-8-sig",
-    delimiter: str | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
     **options: Any,
 ) -> list[FileResult]:
     """Classify every file matching `pattern` on Dask, one output file per input in `output_dir`.
 
-    `scheduler` is the address of a running Dask scheduler; without it a local cluster of
-    `workers` processes is started for the run. `options` go to `classify_table`.
+    `source` says how to read the files (the default finds everything). `scheduler` is the
+    address of a running Dask scheduler; without it a local cluster of `workers` processes is
+    started for the run. `options` go to `classify_table`.
     """
     try:
         import dask
@@ -65,9 +64,10 @@ def classify_files_with_dask(
         if (output_dir / name).exists() and (output_dir / name).samefile(file):
             raise DataError(f"--output-dir {output_dir} holds the inputs; choose another folder so they are kept")
     # The first file's header decides the text column and is checked before any work is sent.
-    first = read_posts(files[0], text_column=text_column, encoding=encoding, delimiter=delimiter)
+    source = source or InputOptions()
+    first = source.read(files[0])
     first.close()
-    text_column = first.text_column
+    source = replace(source, text_column=first.text_column)
 
     if scheduler:
         client = Client(scheduler)
@@ -85,12 +85,11 @@ def classify_files_with_dask(
         client = Client(cluster)
     try:
         shared_model = client.scatter(model, broadcast=True)
-        reading = {"text_column": text_column, "encoding": encoding, "delimiter": delimiter}
         # Each file is written beside its final name and renamed only once every file has worked,
         # so a bad file anywhere leaves the output folder as it was.
         parts = [output_dir / f".{name}.{os.getpid()}.part" for name in names]
         tasks = [
-            dask.delayed(_classify_file)(shared_model, file, str(part), fmt, raw, reading, options)
+            dask.delayed(_classify_file)(shared_model, file, str(part), fmt, raw, source, options)
             for file, part in zip(files, parts, strict=True)
         ]
         try:
@@ -110,15 +109,15 @@ def classify_files_with_dask(
 
 
 def _classify_file(
-    model: JourneyModel, source: str, output: str, fmt: str, raw: bool, reading: dict[str, Any], options: dict[str, Any]
+    model: JourneyModel, file: str, output: str, fmt: str, raw: bool, source: InputOptions, options: dict[str, Any]
 ) -> int:
     """Classify one file into `output` (replaced only once complete); returns its number of rows."""
     from .classify import classify_chunks
     from .writing import replacing, write_table
 
     try:
-        table = read_posts(source, **reading)
+        table = source.read(file)
     except DataError as error:
-        raise DataError(str(error) if source in str(error) else f"{source}: {error}") from None
+        raise DataError(str(error) if file in str(error) else f"{file}: {error}") from None
     with replacing(output, "wb") as stream:
         return write_table(classify_chunks(model, table.chunks, table.text_column, **options), stream, fmt, raw=raw)

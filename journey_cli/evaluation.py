@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,7 +65,7 @@ class FrameworkEvaluation:
 
 
 def evaluate_model(
-    model: JourneyModel, labelled: pd.DataFrame, text_column: str = "text"
+    model: JourneyModel, labelled: pd.DataFrame, text_column: str | Sequence[str] = "text"
 ) -> dict[str, FrameworkEvaluation]:
     """Score a saved model on labelled posts it was not trained on."""
     table = checked_labels(labelled, model.stages, text_column)
@@ -102,7 +102,7 @@ def cross_validate_labelled(
     stages: Stages,
     *,
     folds: int = 5,
-    text_column: str = "text",
+    text_column: str | Sequence[str] = "text",
     progress: Callable[[str], None] = lambda message: None,
 ) -> dict[str, FrameworkEvaluation]:
     """What `journey train` would score on this file: out-of-fold decisions with tuned decoding."""

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-TextColumnOption = Annotated[
-    str | None, typer.Option("--text-column", "-t", help="Column with the post text [default: found by name].")
-]
+if TYPE_CHECKING:
+    from .reading import InputOptions
 
 
-def _known_encoding(value: str) -> str:
+def _known_encoding(value: str | None) -> str | None:
     from .reading import text_codec
 
     try:
-        text_codec(value)
+        if value is not None:
+            text_codec(value)
     except LookupError as error:
         raise typer.BadParameter(str(error)) from None
     return value
@@ -32,12 +35,116 @@ def _one_character(value: str | None) -> str | None:
         raise typer.BadParameter(str(error)) from None
 
 
-EncodingOption = Annotated[
-    str, typer.Option(callback=_known_encoding, help="Input encoding (a BOM is always removed).")
+class InputFormat(str, Enum):  # reading.INPUT_FORMATS, declared here so that --help never imports reading
+    auto = "auto"
+    csv = "csv"
+    jsonl = "jsonl"
+    lines = "lines"
+
+
+_INPUT_PARAMETERS = [
+    inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=annotation)
+    for name, default, annotation in [
+        (
+            "text_column",
+            None,
+            Annotated[
+                list[str] | None,
+                typer.Option(
+                    "--text-column",
+                    "-t",
+                    metavar="COLUMN",
+                    help="Column with the post text [default: found by name]. Give it twice to join two columns "
+                    "(a subject, then a body); with --no-header, a column number.",
+                ),
+            ],
+        ),
+        (
+            "input_format",
+            InputFormat.auto,
+            Annotated[
+                InputFormat,
+                typer.Option(
+                    help="csv (any delimiter), jsonl (a JSON object per line) or lines (plain text, a post per "
+                    "line); auto goes by the file's name, then its first character. Any of them may be .gz, .bz2 "
+                    "or .xz."
+                ),
+            ],
+        ),
+        (
+            "encoding",
+            None,
+            Annotated[
+                str | None,
+                typer.Option(
+                    callback=_known_encoding,
+                    metavar="NAME",
+                    help="Input encoding, such as utf-8, cp1252 or latin-1 [default: UTF-8, or cp1252 if the file "
+                    "is not UTF-8]. A BOM is always removed.",
+                ),
+            ],
+        ),
+        (
+            "delimiter",
+            None,
+            Annotated[
+                str | None,
+                typer.Option(callback=_one_character, help="CSV delimiter, one character or tab [default: sniffed]."),
+            ],
+        ),
+        (
+            "skip_lines",
+            None,
+            Annotated[
+                int | None,
+                typer.Option(
+                    min=0, metavar="N", help="Lines to skip above the header [default: a report's preamble is found]."
+                ),
+            ],
+        ),
+        (
+            "no_header",
+            False,
+            Annotated[
+                bool, typer.Option("--no-header", help="The first row is a post: columns are numbered 1, 2, 3...")
+            ],
+        ),
+    ]
 ]
-DelimiterOption = Annotated[
-    str | None, typer.Option(callback=_one_character, help="Input delimiter, one character or tab [default: sniffed].")
-]
+Input = Annotated["InputOptions", "the input options"]
+"""A command's `source: Input` parameter: how to read its input, from the options `reads_posts` adds."""
+
+
+def reads_posts(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the input options every command that reads posts shares (text column,
+    format, encoding, delimiter, lines to skip, header), handed to it as one `source: Input`."""
+    signature = inspect.signature(command, eval_str=True)
+    parameters = [
+        added
+        for parameter in signature.parameters.values()
+        for added in (_INPUT_PARAMETERS if parameter.name == "source" else [parameter])
+    ]
+    names = [parameter.name for parameter in _INPUT_PARAMETERS]
+
+    @functools.wraps(command)
+    def with_source(**values: Any) -> None:
+        from .reading import InputOptions
+
+        given = {name: values.pop(name) for name in names}
+        columns = tuple(given.pop("text_column") or ())
+        source = InputOptions(
+            text_column=columns[0] if len(columns) == 1 else columns or None,
+            header=not given.pop("no_header"),
+            input_format=given.pop("input_format").value,
+            **given,
+        )
+        command(**values, source=source)
+
+    with_source.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    with_source.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
+    return with_source
+
+
 ModelOption = Annotated[
     Path | None,
     typer.Option(
@@ -59,8 +166,9 @@ RawOption = Annotated[
     bool,
     typer.Option(
         "--raw",
-        help="Write cells exactly as read. By default cells that a spreadsheet would run as a formula "
-        "(starting with = + - @, tab or CR) get a leading ' (see Security in the README).",
+        help="Write CSV and TSV cells exactly as read. By default cells that a spreadsheet would run as a formula "
+        "(starting with = + - @, tab or CR) get a leading ' (see Security in the README); xlsx cells are always "
+        "exact.",
     ),
 ]
 

@@ -14,7 +14,7 @@ import os
 import signal
 import threading
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
@@ -54,7 +54,7 @@ def classify_to(
     stream: IO[bytes],
     model: JourneyModel,
     chunks: Iterable[pa.Table],
-    text_column: str,
+    text_column: str | Sequence[str],
     fmt: str = "csv",
     *,
     raw: bool = False,
@@ -115,7 +115,7 @@ def reader_left(stream: IO[bytes]) -> bool:
 def classify_encoded(
     model: JourneyModel,
     chunks: Iterable[pa.Table],
-    text_column: str,
+    text_column: str | Sequence[str],
     fmt: str = "csv",
     *,
     raw: bool = False,
@@ -270,7 +270,7 @@ _worker: dict[str, Any] = {}
 
 
 def _start_worker(
-    model: JourneyModel, text_column: str, fmt: str, raw: bool, options: dict[str, Any], workers: int
+    model: JourneyModel, text_column: str | Sequence[str], fmt: str, raw: bool, options: dict[str, Any], workers: int
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # see `_sigint_held`
     if hasattr(signal, "pthread_sigmask"):  # started with them blocked; a kill now ends this worker as it should

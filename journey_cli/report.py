@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import re
 import warnings
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 import pyarrow as pa
 
 from .classify import confidence_column, stage_column
 from .errors import DataError, JourneyWarning, missing_extra
-from .reading import PostTable, find_column
+from .reading import InputOptions, PostTable, find_column
 from .stages import NONE, Stages
 from .writing import unneutralise
+
+if TYPE_CHECKING:
+    from matplotlib.axis import Axis
+    from matplotlib.figure import Figure
 
 BAR_WIDTH = 30
 DATE_COLUMNS = (
@@ -27,6 +34,19 @@ AUTHOR_COLUMNS = (
 )  # fmt: skip
 """Names of the column that says who wrote a post (not `Profile` or `Account`: in social suites' exports
 that is the brand's own account)."""
+ID_COLUMNS = (
+    "post id", "tweet id", "message id", "ticket id", "ticket number", "ticket", "case number", "conversation id",
+    "id", "guid",
+)  # fmt: skip
+"""Names of the column that identifies a post in the tool it came from, the names that say what they
+identify first (not `Author ID` or `Query ID`, which name no post)."""
+LINK_COLUMNS = (
+    "permalink", "post link", "post url", "tweet url", "message url", "ticket url", "link to post", "url", "link",
+)  # fmt: skip
+"""Names of the column that holds the address of a post's page, the names that say so first: a bare
+`URL` or `Link` can be a link inside the post."""
+ID_WIDTH = 24
+"""The characters of an id the text report shows before it cuts the id with `…` (a tweet's id has 19)."""
 OTHER = "(other)"
 """Where values that are not stages of the framework are counted (a stage id cannot hold brackets)."""
 DATE_FORMATS = (
@@ -41,12 +61,36 @@ FIRST_DATE, LAST_DATE = pd.Timestamp("1990-01-01", tz="UTC"), pd.Timestamp("2100
 """Dates outside these are placeholders (0001-01-01) or mistakes, not when a post was written."""
 
 
-def report_columns(columns: list[str], stages: Stages, text_column: str) -> list[str]:
+@dataclass(frozen=True)
+class PostColumns:
+    """The columns that tell a person which post a row is, each None where the table has none."""
+
+    id: str | None
+    author: str | None
+    date: str | None
+    link: str | None
+
+
+def post_columns(columns: list[str] | pd.Index) -> PostColumns:
+    """The id, author, date and link columns of a table, found by name (`reading.find_column`)."""
+    names = (ID_COLUMNS, AUTHOR_COLUMNS, DATE_COLUMNS, LINK_COLUMNS)
+    return PostColumns(*(find_column(columns, column_names) for column_names in names))
+
+
+def report_columns(columns: list[str], stages: Stages, text_column: str | Sequence[str]) -> list[str]:
     """The columns of a classified table the report reads (not the rules, which are most of its size)."""
-    wanted = {text_column, find_column(columns, DATE_COLUMNS), find_column(columns, AUTHOR_COLUMNS)}
+    wanted = {*_texts(text_column), *astuple(post_columns(columns))}
     for framework_id in stages.framework_ids:
         wanted |= {stage_column(framework_id), confidence_column(framework_id)}
     return [column for column in columns if column in wanted]
+
+
+def open_classified(source: InputOptions, path: str | Path, stages: Stages) -> PostTable:
+    """Open a file `journey classify` wrote. Its text column is found by name or, failing that (a
+    column classify was told with --text-column), taken as the input column with the longest text."""
+    return replace(source, guess_text_besides=tuple(f"{framework_id}_" for framework_id in stages.framework_ids)).read(
+        path
+    )
 
 
 def read_classified_file(table: PostTable, stages: Stages) -> pd.DataFrame:
@@ -219,22 +263,54 @@ class ReplyFirst:
     stages: list[str]  # the reply-first stages, as "framework stage"
     total: int  # posts at any of them
 
-    def lines(self, text_column: str, width: int = 80) -> list[str]:
-        """Each post as `confidence  author: text`, on one line, cut to `width` characters of text."""
+    def lines(self, text_column: str | Sequence[str], width: int = 80) -> list[str]:
+        """Each post as `confidence  id  author: text`, on one line (see `_post_lines`)."""
         shown = _post_lines(self.posts, text_column, width)
         return [f"{sure:.2f}  {line}" for line, sure in zip(shown, self.urgency, strict=True)]
 
 
-def _post_lines(posts: pd.DataFrame, text_column: str, width: int = 80) -> list[str]:
-    """Each post as `author: text`, on one line, cut to `width` characters of text."""
-    author = find_column(posts.columns, AUTHOR_COLUMNS)
+def _post_lines(posts: pd.DataFrame, text_column: str | Sequence[str], width: int = 80) -> list[str]:
+    """Each post as `id  author: text`, on one line; the ids, in a column as wide as the widest, and the
+    text share `width` characters, so that an id makes no line longer."""
+    columns = post_columns(posts.columns)
+    ids = [_cut(_one_line(value), ID_WIDTH) for value in posts[columns.id]] if columns.id else [""] * len(posts)
+    id_width = max(map(len, ids), default=0)
     lines = []
-    for _, row in posts.iterrows():
-        text = " ".join(str(row[text_column]).split())
-        name = " ".join(str(row[author]).split()) if author else ""  # on one line, as the text
+    for post_id, (_, row) in zip(ids, posts.iterrows(), strict=True):
+        shown_id = f"{post_id:<{id_width}}  " if id_width else ""
+        name = _one_line(row[columns.author]) if columns.author else ""
         who = f"{name}: " if name else ""
-        lines.append(f"{who}{text[:width] + ('…' if len(text) > width else '')}")
+        lines.append(f"{shown_id}{who}{_cut(_post_text(row, text_column), width - len(shown_id))}")
     return lines
+
+
+def _one_line(value: object) -> str:
+    """A cell on one line, its runs of white space (line breaks too) as one space."""
+    return " ".join(str(value).split())
+
+
+def _texts(text_column: str | Sequence[str]) -> list[str]:
+    return [text_column] if isinstance(text_column, str) else list(text_column)
+
+
+def _post_text(post: pd.Series, text_column: str | Sequence[str]) -> str:
+    """A post's text on one line; several text columns (a subject, a body) one after the other."""
+    return _one_line(" ".join(str(post[column]) for column in _texts(text_column)))
+
+
+def _cut(text: str, width: int) -> str:
+    return text[:width] + ("…" if len(text) > width else "")
+
+
+def web_address(value: str) -> str | None:
+    """`value` if it is an http or https address, else None: a `javascript:` or `data:` link is never
+    followed, nor one with spaces or control characters, which a browser may read as another address.
+
+    >>> web_address(" https://social.example/p/1 "), web_address("javascript:alert(1)")
+    ('https://social.example/p/1', None)
+    """
+    address = value.strip()
+    return address if re.fullmatch(r"https?://\S+", address, re.IGNORECASE) and address.isprintable() else None
 
 
 def unread(frame: pd.DataFrame, stages: Stages) -> pd.DataFrame:
@@ -281,7 +357,7 @@ def _reply_first_heading(first: ReplyFirst) -> str:
     return f"the {len(first.posts):,} surest of {first.total:,} posts at {' or '.join(first.stages)}"
 
 
-def text_report(frame: pd.DataFrame, stages: Stages, text_column: str, top: int = 10) -> str:
+def text_report(frame: pd.DataFrame, stages: Stages, text_column: str | Sequence[str], top: int = 10) -> str:
     """The whole report as plain text for a terminal."""
     results = stage_counts(frame, stages)
     dates = read_dates(frame)
@@ -297,24 +373,40 @@ def text_report(frame: pd.DataFrame, stages: Stages, text_column: str, top: int 
     return "\n\n".join(blocks)
 
 
-def html_report(frame: pd.DataFrame, stages: Stages, text_column: str, source: str, top: int = 10) -> str:
+def html_report(
+    frame: pd.DataFrame, stages: Stages, text_column: str | Sequence[str], source: str, top: int = 10
+) -> str:
     """One self-contained HTML page: charts as inlined PNGs, no script and nothing fetched from the network."""
     from html import escape
 
     def image(alt: str, png: str) -> str:
         return f'<img alt="{escape(alt)}" src="data:image/png;base64,{png}">'
 
-    def table(header: list[str], rows: list[list[str]], kinds: dict[int, str]) -> str:  # kinds: n number, d date
+    def table(header: list[str], rows: list[list[str]], kinds: dict[int, str], links: Sequence[str | None] = ()) -> str:
+        """kinds: n number, d date; links: for each row, the address its last cell (the post) links to, or None."""
         head = "".join(f"<th>{escape(cell)}</th>" for cell in header)
-        body = "".join(
-            "<tr>" + "".join(f"<td class={kinds.get(i, 't')}>{escape(cell)}</td>" for i, cell in enumerate(row))
-            + "</tr>"
-            for row in rows
-        )  # fmt: skip
+        body = ""
+        for row, link in zip(rows, links or [None] * len(rows), strict=True):
+            cells = [escape(cell) for cell in row]
+            if link:
+                cells[-1] = f'<a href="{escape(link)}" rel="noopener noreferrer" target="_blank">{cells[-1]}</a>'
+            body += "<tr>" + "".join(f"<td class={kinds.get(i, 't')}>{c}</td>" for i, c in enumerate(cells)) + "</tr>"
         return f"<table><tr>{head}</tr>{body}</table>"
 
+    def posts_table(posts: pd.DataFrame, urgency: pd.Series | None = None) -> str:
+        """The posts with their confidence (if given), id, author and date; each linked to its page if the
+        table has an http(s) address for it."""
+        shown = [c for c in (columns.id, columns.author, columns.date) if c]
+        header = (["confidence"] if urgency is not None else []) + shown + ["post"]
+        rows = [[str(post[c]) for c in shown] + [_post_text(post, text_column)] for _, post in posts.iterrows()]
+        if urgency is not None:
+            rows = [[f"{sure:.2f}", *row] for row, sure in zip(rows, urgency, strict=True)]
+        kinds = ({0: "n"} if urgency is not None else {}) | ({header.index(columns.date): "d"} if columns.date else {})
+        links = [web_address(str(address)) for address in posts[columns.link]] if columns.link else []
+        return table(header, rows, kinds, links)
+
     sections = []
-    dates = read_dates(frame)
+    dates, columns = read_dates(frame), post_columns(frame.columns)
     for result in stage_counts(frame, stages):
         framework = stages.frameworks[result.framework_id]
         rows = []
@@ -336,26 +428,17 @@ def html_report(frame: pd.DataFrame, stages: Stages, text_column: str, source: s
                 f"{image(f'{result.name}: posts per stage over time', timeline)}</section>"
             )
     first = reply_first(frame, stages, top)
-    author, date = find_column(first.posts.columns, AUTHOR_COLUMNS), find_column(first.posts.columns, DATE_COLUMNS)
-    rows = []
-    for (_, post), sure in zip(first.posts.iterrows(), first.urgency, strict=True):
-        cells = [f"{sure:.2f}"] + [str(post[c]) for c in (author, date) if c]
-        rows.append(cells + [" ".join(str(post[text_column]).split())])
-    header = ["confidence"] + [c for c in (author, date) if c] + ["post"]
-    kinds = {0: "n", len(header) - 2: "d"} if date else {0: "n"}
     sections.append(
         f"<section><h2>Reply first</h2><p>{escape(_reply_first_heading(first).capitalize())}: speed of response is "
-        "what the social customer wants most.</p>" + (table(header, rows, kinds) if rows else "") + "</section>"
+        "what the social customer wants most.</p>"
+        + (posts_table(first.posts, first.urgency) if len(first.posts) else "")
+        + "</section>"
     )
     foreign = unread(frame, stages)
     if len(foreign):
-        shown = foreign.head(top)
-        columns = [c for c in (author, date) if c]
-        rows = [[str(post[c]) for c in columns] + [" ".join(str(post[text_column]).split())]
-                for _, post in shown.iterrows()]  # fmt: skip
         sections.append(
             f"<section><h2>For a person to read</h2><p>{escape(_unread_heading(foreign).capitalize())}."
-            f"</p>{table([*columns, 'post'], rows, {len(columns) - 1: 'd'} if date else {})}</section>"
+            f"</p>{posts_table(foreign.head(top))}</section>"
         )
     title = f"journey report: {escape(source)}"
     style = (
@@ -416,7 +499,8 @@ def _funnel_chart(result: StageCounts) -> str | None:
     return _png(figure)
 
 
-def _timeline_chart(frame: pd.DataFrame, result: StageCounts, dates: Dates | None) -> str | None:
+def timeline_figure(frame: pd.DataFrame, result: StageCounts, dates: Dates | None) -> Figure | None:
+    """Posts per stage per day or week as stacked areas; None with fewer than two days or weeks."""
     found = stages_by_period(frame, result, dates)
     if found is None or len(found[0]) < 2:
         return None
@@ -424,7 +508,28 @@ def _timeline_chart(frame: pd.DataFrame, result: StageCounts, dates: Dates | Non
     plt = pyplot()
     figure, axes = plt.subplots(figsize=(9, 3.5))
     axes.stackplot(pd.PeriodIndex(table.index).to_timestamp(), table.to_numpy().T, labels=list(table.columns))
-    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize="small", ncols=7, frameon=False)
+    _label_dates(axes.xaxis, by_day=period == "day" and len(table) <= 10)
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize="small", ncols=7, frameon=False)
     axes.set_ylabel(f"posts per {period}")
     axes.spines[["top", "right"]].set_visible(False)
-    return _png(figure)
+    return figure
+
+
+def _label_dates(axis: Axis, by_day: bool) -> None:
+    """Short date labels on `axis` (day, month name, year; the month or year they share said once, at the
+    right), spaced for the span so that they never overlap; with `by_day`, one a day, for a few days, where
+    the automatic spacing would tick hours."""
+    import matplotlib.dates as mdates  # untyped, hence the ignores below
+
+    spaced = mdates.AutoDateLocator(minticks=3, maxticks={mdates.DAILY: 13})  # type: ignore[no-untyped-call]
+    # Its steps of days restart each month: 4 puts the 29th and the 1st a day apart, 2 the 31st and the 1st,
+    # which fit only on its shortest spans (to 24 days); 7 (1, 8, 15, 22) and 14 (1, 15) never do.
+    spaced.intervald[mdates.DAILY] = [1, 2, 7, 14]
+    locator = mdates.DayLocator() if by_day else spaced  # type: ignore[no-untyped-call]
+    axis.set_major_locator(locator)
+    axis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+
+
+def _timeline_chart(frame: pd.DataFrame, result: StageCounts, dates: Dates | None) -> str | None:
+    figure = timeline_figure(frame, result, dates)
+    return _png(figure) if figure is not None else None

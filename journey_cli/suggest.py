@@ -9,20 +9,22 @@ after a penalty for resembling one already picked (cosine similarity of its TF-I
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from .model import JourneyModel
-from .text import blank_posts, normalise_texts
+from .text import blank_posts, normalise_texts, post_texts
 
 POOL_FACTOR = 10
 SIMILARITY_PENALTY = 0.5
 
 
-def suggest_posts(model: JourneyModel, chunks: Iterable[pa.Table], text_column: str, count: int) -> pd.DataFrame:
+def suggest_posts(
+    model: JourneyModel, chunks: Iterable[pa.Table], text_column: str | Sequence[str], count: int
+) -> pd.DataFrame:
     """The `count` posts most worth labelling, as rows ready to label.
 
     Returns the input columns, then per framework an empty label column named after it (kept
@@ -43,8 +45,8 @@ def suggest_posts(model: JourneyModel, chunks: Iterable[pa.Table], text_column: 
     return picked.drop(columns="_normalised").reset_index(drop=True)
 
 
-def _score(model: JourneyModel, table: pa.Table, text_column: str) -> pd.DataFrame:
-    normalised = normalise_texts(table[text_column])
+def _score(model: JourneyModel, table: pa.Table, text_column: str | Sequence[str]) -> pd.DataFrame:
+    normalised = normalise_texts(post_texts(table, text_column))
     worded = ~blank_posts(normalised)  # posts of only handles, links or emoji are `none` by rule: nothing to learn
     chunk = table.to_pandas()[worded].copy()
     if chunk.empty:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -48,6 +48,20 @@ _PATTERNS = (
 # Python, only in the few posts that have them.
 _STRETCHED = "|".join(letter * 3 for letter in "abcdefghijklmnopqrstuvwxyz")
 _FOLD_STRETCHED = re.compile(r"([a-z])\1{2,}")
+
+
+def post_texts(table: pa.Table, text_column: str | Sequence[str]) -> pa.ChunkedArray:
+    """Each row's post: its text column, or several (a ticket's subject and body) joined by a line break.
+
+    >>> table = pa.table({"Subject": ["Refund?", ""], "Body": ["Where is it", "Hello"]})
+    >>> post_texts(table, ("Subject", "Body")).to_pylist()
+    ['Refund?\\nWhere is it', 'Hello']
+    """
+    if isinstance(text_column, str):
+        return table[text_column]
+    parts = [pc.fill_null(table[column], "") for column in text_column]
+    joined = pc.binary_join_element_wise(*parts, "\n")
+    return pc.utf8_trim(joined, "\n") if len(parts) > 1 else joined
 
 
 def as_text_array(texts: Iterable[str | None] | pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -29,7 +29,7 @@ from .metadata import CrossValidation, FrameworkScores, ModelMetadata, TrainingD
 from .metrics import format_scores, score_stages
 from .model import DEFAULT_KIND, MODEL_KINDS, JourneyModel, LinearHead
 from .stages import NONE, Stages, load_stages
-from .text import MODEL_LANGUAGE, blank_posts, normalise_texts
+from .text import MODEL_LANGUAGE, blank_posts, normalise_texts, post_texts
 
 MIN_TEMPERATURE = 1.0
 """Calibration may soften a model's probabilities but never sharpen them. Cross-validation on a
@@ -205,15 +205,17 @@ def export_pipelines(pipelines: dict[str, Pipeline]) -> tuple[pa.Array, dict[str
     return pa.array(names, pa.string()), heads
 
 
-def checked_labels(labelled: pd.DataFrame, stages: Stages, text_column: str = "text") -> pd.DataFrame:
+def checked_labels(labelled: pd.DataFrame, stages: Stages, text_column: str | Sequence[str] = "text") -> pd.DataFrame:
     """Check a labelled table against the stages: a text column and one label column per framework.
 
-    Returns the text and label columns, with blank labels as "" (that framework skips the row).
+    Returns the text (several text columns joined, see `post_texts`) and label columns, with blank
+    labels as "" (that framework skips the row).
     """
-    missing = [c for c in [text_column, *stages.framework_ids] if c not in labelled.columns]
-    if text_column in missing:
+    texts = [text_column] if isinstance(text_column, str) else list(text_column)
+    missing = [c for c in [*texts, *stages.framework_ids] if c not in labelled.columns]
+    if absent := [c for c in texts if c in missing]:
         raise DataError(
-            f"no '{text_column}' column; columns are {', '.join(map(str, labelled.columns))}; pass --text-column"
+            f"no '{absent[0]}' column; columns are {', '.join(map(str, labelled.columns))}; pass --text-column"
         )
     present = [f for f in stages.framework_ids if f not in missing]
     if not present:
@@ -226,8 +228,9 @@ def checked_labels(labelled: pd.DataFrame, stages: Stages, text_column: str = "t
             else f"no label column: add a column named after a framework ({frameworks}), or pass --stages FILE "
             f"for your own frameworks; columns are {', '.join(map(str, labelled.columns))}"
         )
-    table = labelled[[text_column, *present]].fillna("").astype(str)
-    table = table.rename(columns={text_column: "text"})
+    table = labelled[present].fillna("").astype(str)
+    text = post_texts(pa.Table.from_pandas(labelled[texts].fillna("").astype(str), preserve_index=False), text_column)
+    table.insert(0, "text", text.to_numpy(zero_copy_only=False))
     problems = []
     for framework_id in present:
         table[framework_id], problem = _stage_ids(table[framework_id], framework_id, stages)
@@ -335,7 +338,7 @@ def train_model(
     labelled: pd.DataFrame,
     stages: Stages | None = None,
     *,
-    text_column: str = "text",
+    text_column: str | Sequence[str] = "text",
     folds: int = 5,
     mix: str | dict[str, dict[str, float]] = "typical",
     kind: str = DEFAULT_KIND,

@@ -24,14 +24,16 @@ random.seed(5)
 BROKEN = {
     "empty file": (b"", "is empty"),
     "only blank lines": (b"\n\r\n\n", "is empty"),
-    "latin-1 bytes": ("id,text\n1,caf\xe9 cr\xe8me never again\n".encode("latin-1"), "pass --encoding cp1252"),
-    "cp1252 quotes": ("id,text\n1,\u201cbroken\u201d on arrival\n".encode("cp1252"), "not valid utf-8-sig text"),
+    "neither UTF-8 nor cp1252": (
+        b"id,text\n1,caf\xe9 \x81\x8d never again\n",
+        "pass --encoding cp1252 (Windows/Excel) or --encoding latin-1",
+    ),
     "UTF-16 without a BOM": ("id,text\n1,hello\n".encode("utf-16-le"), "--encoding utf-16"),
     "random bytes": (bytes(random.getrandbits(8) for _ in range(4000)), "NUL bytes|not valid|cannot read"),
     "NUL inside a field": (b"id,text\n1,hel\x00lo\n", "NUL bytes"),
     "xlsx workbook": (b"PK\x03\x04\x14\x00\x06\x00" + bytes(200), "Excel workbook"),
     "old xls workbook": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(200), "xls"),
-    "gzip file": (b"\x1f\x8b\x08\x00" + bytes(100), "gzip-compressed"),
+    "damaged gzip file": (b"\x1f\x8b\x08\x00" + bytes(100), "is damaged gzip data"),
     "PDF": (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF"),
     "PNG": (b"\x89PNG\r\n\x1a\n" + bytes(100), "PNG image"),
     "more fields than the header": (b"id,text\n1,ok\n2,a,b\n", "has 3 fields where the header has 2"),
@@ -43,6 +45,8 @@ BROKEN = {
 }
 WORKS = {
     "UTF-8 BOM": (codecs.BOM_UTF8 + b"id,text\n1,love the new update\n", 1),
+    "latin-1 bytes (read as cp1252)": ("id,text\n1,caf\xe9 cr\xe8me never again\n".encode("latin-1"), 1),
+    "cp1252 quotes": ("id,text\n1,\u201cbroken\u201d on arrival\n".encode("cp1252"), 1),
     "Excel 'Unicode text' (UTF-16, tabs)": ("id\ttext\r\n1\tmy order is late \U0001f620\r\n".encode("utf-16"), 1),
     "newlines inside fields": (b'id,text\n1,"line one\nline two"\n2,"cr\r\nlf"\n3,"old mac\rend"\n', 3),
     "a field of 3 MB": (b"id,text\n1," + b"refund " * 450_000 + b"\n2,short\n", 2),

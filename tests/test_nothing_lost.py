@@ -239,19 +239,22 @@ def test_a_bad_input_exits_1_every_time_even_on_a_busy_machine(tmp_path):
     # Once 1 run in 10 to 20 ended in exit 134 (abort) instead of 1, when a CSV reader's thread was still
     # reading as Python shut down; a busy machine makes that race likely.
     rows = "".join(f"café olé {i}\n" for i in range(2000))
-    inputs = {
-        "cp1252": ("text\n" + rows).encode("cp1252"),
-        "preamble": ("Report:,Mentions export\nid,author,text\n" + rows.replace("\n", ",a,b\n")).encode(),
-        "no text column": ("id,remarks\n" + rows).encode(),
+    inputs = {  # what each file is, and the option that makes it wrong
+        "cp1252": (("text\n" + rows).encode("cp1252"), ["--encoding", "utf-8"]),
+        "preamble": (
+            ("Report:,Mentions export\nid,author,text\n" + rows.replace("\n", ",a,b\n")).encode(),
+            ["--skip-lines", "0"],
+        ),
+        "no text column": (("id,remarks\n" + rows).encode(), []),
     }
     load = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(3)]
     try:
         codes = []
-        for name, data in inputs.items():
+        for name, (data, options) in inputs.items():
             path = tmp_path / f"{name}.csv"
             path.write_bytes(data)
             for _ in range(20):
-                run = journey("classify", str(path), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                run = journey("classify", str(path), *options, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                 _, stderr = run.communicate(timeout=120)
                 codes.append((name, run.returncode, stderr.decode().count("\n")))
     finally:

@@ -84,9 +84,11 @@ def test_stdin_is_read_when_the_path_is_a_dash(monkeypatch):
 def test_wrong_encoding_says_which_option_to_use(tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes("text\ncaf\u00e9 cr\u00e8me\n".encode("latin-1"))
-    with pytest.raises(DataError, match=r"not valid utf-8-sig text \(column 1, near the top\); pass --encoding cp1252"):
-        read_all(path)
+    with pytest.raises(DataError, match=r"not valid utf-8 text \(column 1, near the top\); pass --encoding cp1252"):
+        read_all(path, encoding="utf-8")
     assert read_all(path, encoding="latin-1")["text"].tolist() == ["caf\u00e9 cr\u00e8me"]
+    with pytest.warns(UserWarning, match="as cp1252"):  # with no encoding given, a file that is not UTF-8
+        assert read_all(path)["text"].tolist() == ["caf\u00e9 cr\u00e8me"]
 
 
 @pytest.mark.parametrize(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 import pandas as pd
 import pytest
 
 from journey_cli.cli import app
-from journey_cli.stages import default_stages_path
+from journey_cli.report import read_dates, stage_counts, timeline_figure
+from journey_cli.stages import default_stages_path, load_stages
 
 from .conftest import EXAMPLES
 
@@ -37,7 +39,8 @@ def test_report_counts_every_post_per_stage_and_lists_problems_after_purchase_fi
     assert heading == f"the 3 surest of {len(urgent)} posts at social post_purchase"
     posts = pd.read_csv(EXAMPLES / "posts.csv", dtype=str, keep_default_na=False)  # as written, before the guard
     expected = [
-        f"{sure:.2f}  {posts.at[i, 'author']}: {' '.join(posts.at[i, 'text'].split())}" for i, sure in surest.items()
+        f"{sure:.2f}  {posts.at[i, 'id']}  {posts.at[i, 'author']}: {' '.join(posts.at[i, 'text'].split())}"
+        for i, sure in surest.items()
     ]
     assert [line.strip()[:70] for line in first] == [line[:70] for line in expected]
 
@@ -55,14 +58,34 @@ def test_the_report_shows_posts_as_written_not_as_guarded_for_spreadsheets(runne
     ]
 
 
-def test_a_help_desk_export_gets_its_author_and_timeline_by_their_own_column_names(runner, tmp_path):
+def test_a_help_desk_export_gets_its_id_author_and_timeline_by_their_own_column_names(runner, tmp_path):
     rows = ["101,Ana Ruiz,2026-03-02 10:15,my parcel never came,post_purchase,0.91",
             "102,Bo Chen,2026-03-03 09:00,which plan has more storage,selection,0.80"]  # fmt: skip
     header = "Ticket ID,Requester,Date (GMT),Description,social_stage,social_confidence"
     result = runner.invoke(app, ["report", str(classified_file(tmp_path, rows, header=header))])
     assert result.exit_code == 0, result.stderr
     assert "social by day (Date (GMT))" in result.stdout
-    assert "  0.91  Ana Ruiz: my parcel never came" in result.stdout
+    assert "  0.91  101  Ana Ruiz: my parcel never came" in result.stdout
+
+
+def test_reply_first_shows_ids_in_a_column_and_no_line_grows_longer_for_them(runner, tmp_path):
+    text = "my parcel never came and nobody answers the phone or the chat or the email; three weeks now so refund me"
+    rows = [f"7,Ana Ruiz,{text},post_purchase,0.91", f"1024,Bo Chen,{text},post_purchase,0.80"]
+    header = "Ticket ID,Requester,Description,social_stage,social_confidence"
+    with_ids = runner.invoke(app, ["report", str(classified_file(tmp_path, rows, header=header))])
+    assert with_ids.exit_code == 0, with_ids.stderr
+    lines = with_ids.stdout.split("reply first: ")[1].splitlines()[1:]
+    assert lines == [f"  0.91  7     Ana Ruiz: {text[:74]}…", f"  0.80  1024  Bo Chen: {text[:74]}…"]
+    rows = [row.split(",", 1)[1] for row in rows]
+    without = runner.invoke(app, ["report", str(classified_file(tmp_path, rows, header=header.split(",", 1)[1]))])
+    assert [len(line) for line in without.stdout.split("reply first: ")[1].splitlines()[1:]] == list(map(len, lines))
+
+
+def test_an_id_too_long_for_a_line_is_cut(runner, tmp_path):
+    rows = ["0f8fad5b-d9cb-469f-a165-70867728950e,@cy,where is my order,post_purchase,0.70"]
+    result = runner.invoke(app, ["report", str(classified_file(tmp_path, rows, header="GUID,author,text,"
+                                                                "social_stage,social_confidence"))])  # fmt: skip
+    assert "  0.70  0f8fad5b-d9cb-469f-a165-…  @cy: where is my order" in result.stdout
 
 
 def test_reply_first_follows_the_stages_file_the_surest_first(runner, tmp_path):
@@ -137,6 +160,75 @@ def test_html_report_is_one_self_contained_page_and_escapes_posts(runner, mini_m
     assert "<th>what to do</th>" in page and "Reply quickly with empathy" in page  # each stage's rule
     assert "<script" not in page and not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # nothing fetched
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page or "alert(1)" not in page
+    assert not PageTags.of(page).links  # posts.csv says nowhere where a post is
+
+
+class PageTags(HTMLParser):
+    """The tags of a page as a browser reads them, checked to be only those a report writes: no script, no
+    event handler, images inlined, and links only to http(s) pages, opened apart (`rel`, `target`)."""
+
+    TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "section", "img", "table", "tr", "th",
+            "td", "a"}  # fmt: skip
+    ATTRIBUTES = {"lang", "charset", "name", "content", "alt", "src", "class", "href", "rel", "target"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: dict[str, str] = {}  # the text of each link -> its href
+        self._href: str | None = None
+        self._text = ""
+
+    @classmethod
+    def of(cls, page: str) -> PageTags:
+        tags = cls()
+        tags.feed(page)
+        tags.close()
+        return tags
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        assert tag in self.TAGS and set(found) <= self.ATTRIBUTES, (tag, found)
+        assert str(found.get("src", "data:image/png;base64,")).startswith("data:image/png;base64,"), found
+        if tag == "a":
+            assert re.match(r"https?://", str(found["href"]), re.IGNORECASE), found
+            assert found["rel"] == "noopener noreferrer" and found["target"] == "_blank", found
+            self._href, self._text = found["href"], ""
+
+    def handle_data(self, data: str) -> None:
+        if self._href is not None:
+            self._text += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._href is not None:
+            self.links[self._text], self._href = self._href, None
+
+
+def test_html_report_links_each_post_to_its_http_page_and_nothing_else(runner, tmp_path):
+    pytest.importorskip("matplotlib")
+    posts = [
+        "1001,@ana,my order never came <b>help</b>,https://social.example/p/1001?ref=a&src=b",
+        "1002,@bo,refund still missing,javascript:alert(1)",
+        "1003,@cy,parcel lost,  JavaScript:alert(document.cookie)//https://social.example/",
+        '1004,@di,charged twice,"https://social.example/""><script>alert(1)</script>"',
+        '1005,@ed,broken on arrival,"data:text/html,<script>alert(1)</script>"',
+        '1006,@fa,screen cracked,"java\tscript:alert(1)"',
+        "1007,@gi,wrong size sent,//evil.example/x",
+        "1008,@hu,https ohne Link,https://social.example/p/1008 onmouseover=alert(1)",
+    ]
+    rows = [post + ",post_purchase,0.9,service,0.9" for post in posts]
+    rows.append("0f8fad5b-d9cb-469f-a165-70867728950e,@ik,Mein Paket ist weg,HTTPS://social.example/p/9,none,0,none,0")
+    header = "Post ID,Author,Message,Permalink,social_stage,social_confidence,lifecycle_stage,lifecycle_confidence"
+    page_path = tmp_path / "report.html"
+    result = runner.invoke(app, ["report", str(classified_file(tmp_path, rows, header)), "--html", str(page_path)])
+    assert result.exit_code == 0, result.stderr
+    page = page_path.read_text(encoding="utf-8")
+    assert PageTags.of(page).links == {
+        "my order never came <b>help</b>": "https://social.example/p/1001?ref=a&src=b",
+        "charged twice": 'https://social.example/"><script>alert(1)</script>',
+        "Mein Paket ist weg": "HTTPS://social.example/p/9",  # for a person to read, linked as well
+    }
+    assert '<a href="https://social.example/p/1001?ref=a&amp;src=b" rel="noopener noreferrer" target="_blank">' in page
+    assert ">my order never came &lt;b&gt;help&lt;/b&gt;</a>" in page
+    assert "<th>Post ID</th>" in page and "<td class=t>0f8fad5b-d9cb-469f-a165-70867728950e</td>" in page
 
 
 def classified_file(tmp_path, rows: list[str], header: str = "text,author,created_at,social_stage,social_confidence"):
@@ -181,6 +273,41 @@ def test_the_html_report_draws_odd_dates_and_values_without_failing(runner, tmp_
     result = runner.invoke(app, ["report", str(classified_file(tmp_path, rows)), "--html", str(page)])
     assert result.exit_code == 0, result.stderr
     assert "$x^$" not in page.read_text(encoding="utf-8")  # counted as (other), in the table and the charts
+
+
+@pytest.mark.parametrize(
+    ("start", "days"),
+    [
+        ("2026-10-05", 1),
+        ("2026-10-05", 9),
+        ("2026-12-20", 20),
+        ("2024-02-10", 30),
+        ("2026-11-20", 60),
+        ("2026-01-01", 365),
+        ("2024-01-01", 3 * 365),
+    ],  # fmt: skip
+    ids=["2 days", "10 days", "3 weeks of days", "leap February", "new year", "a year", "3 years"],
+)
+def test_the_timeline_labels_dates_apart_from_each_other_and_the_legend_for_any_span(start, days):
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    stamps = pd.date_range(start, periods=days + 1, freq="D")  # a post a day: a chart by day, or by week
+    frame = pd.DataFrame({"text": "post", "created_at": stamps.strftime("%Y-%m-%d"), "social_stage": "selection"})
+    stages = load_stages(default_stages_path())
+    figure = timeline_figure(frame, stage_counts(frame, stages)[0], read_dates(frame))
+    assert figure is not None
+    figure.canvas.draw()
+    renderer, axes = figure.canvas.get_renderer(), figure.axes[0]
+    labels = [label for label in axes.get_xticklabels() if label.get_text()]
+    assert 2 <= len(labels) <= 13
+    assert all(re.fullmatch(r"\d\d|[A-Z][a-z]{2}|\d{4}", label.get_text()) for label in labels)  # day, month, year
+    boxes = sorted((label.get_window_extent(renderer) for label in labels), key=lambda box: box.x0)
+    assert all(left.x1 < right.x0 for left, right in zip(boxes, boxes[1:], strict=False))
+    offset = axes.xaxis.get_offset_text()  # the month or year the labels share, such as 2026-Oct
+    under = boxes + ([offset.get_window_extent(renderer)] if offset.get_text() else [])
+    assert not any(box.overlaps(axes.get_legend().get_window_extent(renderer)) for box in under)
+    plt.close(figure)
 
 
 def test_control_characters_in_posts_are_shown_escaped(runner, tmp_path):
