@@ -1,7 +1,7 @@
 """Choose the model by how it does on posts from sources it never saw.
 
     python bench/quality.py [--only accurate|fast]
-        [--labelled examples/labelled.csv] [--real ../shared/data/real_dev.csv]
+        [--labelled journey_cli/corpus.csv] [--real ../shared/data/real_dev.csv]
 
 For each candidate it prints, per framework, macro-F1 and accuracy under
 - leave-one-channel-out cross-validation (LOCO, the main figure): each channel of the corpus
@@ -48,7 +48,7 @@ def figures(scores: dict[str, dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--labelled", type=Path, default=ROOT / "examples" / "labelled.csv")
+    parser.add_argument("--labelled", type=Path, default=ROOT / "journey_cli" / "corpus.csv")
     parser.add_argument("--real", type=Path, default=ROOT.parent / "shared" / "data" / "real_dev.csv")
     parser.add_argument(
         "--only", choices=[name.split()[0].rstrip(",") for name in CANDIDATES], help="one candidate: fast or accurate"

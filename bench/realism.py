@@ -1,6 +1,6 @@
 """How far the training corpus reads from real posts: can a classifier tell them apart?
 
-    python bench/realism.py [--labelled examples/labelled.csv] [--real ../shared/data/real_dev.csv]
+    python bench/realism.py [--labelled journey_cli/corpus.csv] [--real ../shared/data/real_dev.csv]
 
 A logistic regression over word 1-2-grams and character 2-5-grams of the raw text (case, @handles,
 links, entities and all) learns to tell corpus posts from real ones; 5-fold cross-validation gives
@@ -53,7 +53,7 @@ def realism(corpus: pd.DataFrame, real: pd.DataFrame, folds: int = 5) -> tuple[f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--labelled", type=Path, default=ROOT / "examples" / "labelled.csv")
+    parser.add_argument("--labelled", type=Path, default=ROOT / "journey_cli" / "corpus.csv")
     parser.add_argument("--real", type=Path, default=ROOT.parent / "shared" / "data" / "real_dev.csv")
     args = parser.parse_args()
     corpus = pd.read_csv(args.labelled, dtype=str, keep_default_na=False)

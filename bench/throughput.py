@@ -10,7 +10,7 @@ so journey) needs.
 It writes N generated posts (and 4N for the memory check) to a temporary folder. For the fast model
 (`--posts`, N) it times:
   (a) reference: pandas.read_csv, then predict_proba of a word 1-2-gram TF-IDF + logistic
-      regression pipeline (one framework, trained on examples/labelled.csv), nothing written;
+      regression pipeline (one framework, trained on journey_cli/corpus.csv), nothing written;
   (b) fastText: pandas.read_csv, then fastText's Python `predict` (supervised, word 1-2-grams,
       one framework, trained on the same posts), nothing written;
   (c) journey: `journey classify FILE --model fast -o OUT`, both frameworks, stage, confidence and rule
@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
-LABELLED = ROOT / "examples" / "labelled.csv"
+LABELLED = ROOT / "journey_cli" / "corpus.csv"
 # The installed console script beside this Python (not a shell shim in front of it), else -m.
 _SCRIPT = Path(sys.executable).with_name("journey")
 JOURNEY_SCRIPT = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "journey_cli"]

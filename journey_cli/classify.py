@@ -57,12 +57,14 @@ def classify_results(
     thresholds: dict[str, float] | None = None,
     explain: bool = False,
     top_k: int = 0,
+    rules: bool = True,
 ) -> dict[str, pa.Array]:
     """The result columns for these texts, in order, as Arrow arrays.
 
-    `explain` adds `F_why` per framework (the words that pushed the post into its stage);
-    `top_k` adds `F_next` (the next best stages with their confidences). Both come after the
-    standard columns. `stages` supplies the rule wording if given.
+    Without `rules` the `F_rule` columns are left out (most of an output's size). `explain` adds
+    `F_why` per framework (the words that pushed the post into its stage); `top_k` adds `F_next`
+    (the next best stages with their confidences). Both come after the standard columns.
+    `stages` supplies the rule wording if given.
     """
     stages = stages or model.stages
     model.check_stages(stages)  # a comparison of two hashes, each computed once per run
@@ -85,14 +87,15 @@ def classify_results(
         normalised = normalise_texts(texts)
         decoded = model.decide(normalised, thresholds, foreign=foreign_posts(texts, normalised))
         decided = {f: (d.stages, d.confidences) for f, d in decoded.items()}
-    rules = stage_rules(stages, {f: stage_ids for f, (stage_ids, _) in decided.items()})
+    rule_texts = stage_rules(stages, {f: stage_ids for f, (stage_ids, _) in decided.items()}) if rules else {}
     columns: dict[str, pa.Array] = {}
     for framework_id in stages.framework_ids:
         stage_ids, confidences = decided[framework_id]
         columns[stage_column(framework_id)] = _few_values(stage_ids)
         confidences = np.asarray(confidences, dtype=np.float64).round(CONFIDENCE_DIGITS)
         columns[confidence_column(framework_id)] = pa.array(confidences, pa.float64())
-        columns[rule_column(framework_id)] = _few_values(rules[framework_id])
+        if rules:
+            columns[rule_column(framework_id)] = _few_values(rule_texts[framework_id])
     columns.update({name: pa.array(values, pa.string()) for name, values in extra.items()})
     return columns
 

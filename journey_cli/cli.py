@@ -82,6 +82,9 @@ def classify(
     top_k: Annotated[
         int, typer.Option("--top-k", min=0, max=10, help="Add F_next: the next K stages with their confidences.")
     ] = 0,
+    rules: Annotated[
+        bool, typer.Option("--rules/--no-rules", help="Add F_rule, the engagement rule (most of the output's size).")
+    ] = True,
     chunk_size: Annotated[int, typer.Option(min=1, help="Rows read and classified at a time.")] = 20_000,
     workers: Annotated[
         int | None, typer.Option(min=1, max=256, help="Processes classifying at once [default: one per CPU].")
@@ -110,7 +113,7 @@ def classify(
 
     if add_bom and (output_format not in (OutputFormat.csv, OutputFormat.tsv) or engine is Engine.dask):
         raise typer.BadParameter("--add-bom goes with --format csv or tsv, without --engine dask")
-    options = {"explain": explain, "top_k": top_k}
+    options = {"explain": explain, "top_k": top_k, "rules": rules}
     if engine is Engine.dask:
         if output_format is OutputFormat.xlsx:
             raise typer.BadParameter("--engine dask writes csv, tsv or jsonl files; for xlsx, classify without it")
@@ -136,7 +139,7 @@ def classify(
     # The input is opened first: a wrong path or column is reported before the model loads.
     table = source.read(file, chunk_size)
     model, stages, thresholds = _model_for(model_path, stages_path, threshold)
-    progress = Progress(shown=not quiet and sys.stderr.isatty())
+    progress = Progress(shown=not quiet and sys.stderr.isatty(), expected=table.rows_expected)
     bom = table.bom if add_bom is None else add_bom  # an Excel "CSV UTF-8" in gives one out
     with output_stream(output) as stream:
         done = classify_to(
@@ -187,23 +190,37 @@ def train(
             "posts unlike your labelled ones, hundreds of posts/s.",
         ),
     ] = ModelKind.accurate,
+    corpus: Annotated[
+        bool | None,
+        typer.Option(
+            "--corpus/--no-corpus",
+            help="Learn your posts together with journey's own labelled corpus [default: yes with the bundled stages].",
+            show_default=False,
+        ),
+    ] = None,
+    weight: Annotated[
+        float | None, typer.Option(min=1.0, help="With the corpus: corpus posts one of yours is worth [default: 1-5]")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Make the new model active even if it scores lower on your posts.")
+    ] = False,
 ) -> None:
     """Train a model on labelled posts, report cross-validated quality, and save it.
 
     LABELLED has a text column and a label column per framework (lifecycle, social); a row may
-    leave a label blank. Scores go to stderr; afterwards a plain `journey classify` uses the
-    new model unless you saved it elsewhere with --output.
+    leave a label blank. With the bundled stages your posts are learnt together with journey's
+    corpus, yours weighted up. Scores go to stderr, with the active model's on your posts: a new
+    model that scores lower there is not made active unless --force. Afterwards a plain
+    `journey classify` uses the new model unless you saved it elsewhere with --output.
 
     \b
     Example: journey train examples/b2b/labelled.csv --stages examples/b2b/stages.yaml -o b2b.skops
     """
     from .model_file import save_model, user_model_path
     from .stages import load_stages
-    from .training import parse_mix, train_model, training_summary
+    from .training import compare_with_active, corpus_for, parse_mix, train, training_summary
 
-    target = output or user_model_path()
-    if output is None:  # the user data folder does not exist before the first training
-        target.parent.mkdir(parents=True, exist_ok=True)
+    target = output or user_model_path(made=True)
     _check_outputs([labelled, stages_path], [target], stdout=False, model=False)
     stages = load_stages(stages_path)
     try:
@@ -211,12 +228,15 @@ def train(
     except JourneyError as error:  # a wrong option, not wrong data
         raise typer.BadParameter(str(error), param_hint="--mix") from None
     table = source.read(labelled)
-    model = train_model(
+    trained = train(
         table.frame(), stages, text_column=table.text_column, folds=folds, mix=stream, kind=model_kind.value,
-        progress=to_stderr,
+        corpus=corpus_for(stages, corpus), weight=weight, progress=to_stderr,
     )  # fmt: skip
-    to_stderr("\n" + training_summary(model))
-    save_model(model, target)
+    comparison = compare_with_active(trained)
+    to_stderr(f"\n{training_summary(trained.model)}\n\n{comparison.text()}")
+    if comparison.worse and output is None and not force:
+        raise JourneyError("kept the active model, clearly better on your posts; --force makes the new one active")
+    save_model(trained.model, target)
     to_stderr(f"\nSaved the model to {shown_path(target)}")
     if output is None:
         to_stderr("A plain `journey classify` now uses it. To return to the bundled model: journey model --reset")
@@ -410,12 +430,10 @@ def stages_command(
     Example: journey stages --check examples/b2b/stages.yaml
     """
     from .stages import load_stages
-    from .stages_text import stages_markdown, stages_table
+    from .stages_text import stages_check, stages_markdown, stages_table
 
     if check is not None:
-        stages = load_stages(check)
-        counts = ", ".join(f"{f} ({len(framework.stages)} stages)" for f, framework in stages.frameworks.items())
-        to_stdout(f"{printable(str(check))} is a valid stages file: {counts}")
+        to_stdout(stages_check(check))
         return
     stages = load_stages(stages_path)
     if output_format is StagesFormat.json:
@@ -437,16 +455,11 @@ def model_info(
     \b
     Example: journey model --json
     """
-    from .model_file import active_model_path, bundled_or_file, is_bundled, load_model, user_model_path
+    from .model_file import active_model_path, bundled_or_file, is_bundled, load_model, reset_model
     from .training import describe_model, model_summary
 
     if reset:
-        user_model = user_model_path()
-        if user_model.exists():
-            user_model.unlink()
-            to_stderr(f"Removed {shown_path(user_model)}; journey classify uses the bundled model again.")
-        else:
-            to_stderr("No trained model to remove; journey classify already uses the bundled model.")
+        to_stderr(reset_model())
         return
     path = bundled_or_file(model_path) if model_path else active_model_path()
     model = load_model(path)

@@ -59,6 +59,12 @@ class OneLineErrors(TyperGroup):
             sys.exit(130)
         sys.exit(code if isinstance(code, int) else 0)
 
+    def get_command(self, ctx: Any, name: str) -> Any:
+        command = super().get_command(ctx, name)
+        for param in [] if command is None else command.params:
+            _in_words(param)
+        return command
+
     def invoke(self, ctx: Any) -> Any:
         try:
             with warnings_as_lines():
@@ -79,6 +85,31 @@ class OneLineErrors(TyperGroup):
             raise typer.Exit(1) from None
 
 
+METAVARS = {
+    "model_path": "FILE|fast|accurate", "stages_path": "FILE", "output": "FILE", "errors": "FILE", "plot": "FILE.png",
+    "html_path": "FILE.html", "output_dir": "FOLDER", "threshold": "CONFIDENCE", "top_k": "K", "folds": "K",
+    "cv": "K", "chunk_size": "ROWS", "workers": "N", "count": "N", "words": "N", "top": "N", "weight": "TIMES",
+    "scheduler": "ADDRESS", "delimiter": "CHARACTER",
+}  # fmt: skip
+"""How `-h` names the value each option takes, in words; any other option is named by its type."""
+_BY_TYPE = {"int": "N", "integer": "N", "float": "NUMBER", "path": "FILE"}
+
+
+def _in_words(param: Any) -> None:
+    """Name the value of `param` in words in help: `--output FILE`, not `--output <path>`; an
+    argument by its name alone (`FILE`, not `FILE <str>`). Choices are words already."""
+    described = getattr(param, "type_descriptor", None)  # typer 0.20 and later; Click's own types before
+    if param.param_type_name == "argument":
+        if described is not None:
+            param.display_type_rich = lambda ctx: None
+        return
+    choice = described.is_choice if described is not None else hasattr(param.type, "choices")
+    if param.metavar is not None or param.is_flag or choice:
+        return
+    kind = ("path" if described.is_path else param.bare_type()) if described is not None else param.type.name
+    param.metavar = METAVARS.get(param.name) or _BY_TYPE.get(kind, "TEXT")
+
+
 def to_stderr(message: str) -> None:
     """A message for the user on stderr; control characters (from file names, say) are shown escaped."""
     typer.echo("\n".join(printable(line) for line in message.split("\n")), err=True)
@@ -92,20 +123,37 @@ def to_stdout(text: str) -> None:
 
 
 class Progress:
-    """Posts classified so far, on stderr, for runs long enough to want it (the CSV may share the terminal)."""
+    """Posts classified so far on stderr, for runs long enough to want it: the count, the rate, and,
+    when about how many there will be is `expected`, the share done and the time left (drawn by
+    rich, which typer brings; the output may share the terminal, so the bar goes when done)."""
 
-    def __init__(self, *, shown: bool) -> None:
-        self.wanted, self.shown, self.started = shown, False, time.monotonic()
+    def __init__(self, *, shown: bool, expected: int | None = None) -> None:
+        self.wanted, self.expected, self.started = shown, expected, time.monotonic()
+        self.bar: Any = None
 
     def __call__(self, rows: int) -> None:
-        if self.wanted and time.monotonic() - self.started > 1:
-            sys.stderr.write(f"\r{rows:,} posts classified")
-            sys.stderr.flush()
-            self.shown = True
+        elapsed = time.monotonic() - self.started
+        if not self.wanted or elapsed < 1:
+            return
+        if self.bar is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
+            from rich.progress import Progress as Bar
+
+            columns = (TextColumn("{task.fields[posts]:,} posts, {task.fields[rate]:,.0f}/s"), BarColumn())
+            self.bar = Bar(
+                *columns, TaskProgressColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+                auto_refresh=False,  # drawn as each chunk is written: no thread of its own
+            )  # fmt: skip
+            self.bar.start()
+            self.task = self.bar.add_task("classify", total=None, posts=0, rate=0)
+        total = None if self.expected is None else max(self.expected, round(rows * 1.01))  # an estimate, never done
+        self.bar.update(self.task, total=total, completed=rows, posts=rows, rate=rows / elapsed)
+        self.bar.refresh()
 
     def clear(self) -> None:
-        if self.shown:
-            sys.stderr.write("\r\x1b[K")  # the summary line takes its place
+        if self.bar is not None:
+            self.bar.stop()  # transient: the bar goes, and the summary line takes its place
 
 
 @contextlib.contextmanager

@@ -45,6 +45,9 @@ class TrainingData(_Record):
     rows: int
     labelled_rows: dict[str, int]  # per framework
     sha256: str  # of the labelled posts, as `training.data_fingerprint` computes it
+    corpus_rows: int = 0  # of them, journey's corpus's, trained on with the team's
+    team_weight: float | None = None  # with a corpus: how many corpus posts each team post counted as
+    team_posts: list[str] = []  # `training.post_hash` of each of the team's posts, to compare models fairly later
 
 
 class ModelMetadata(_Record):

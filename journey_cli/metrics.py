@@ -52,3 +52,22 @@ def format_scores(title: str, scores: dict[str, Any]) -> str:
         f"accuracy {scores['accuracy']:.3f}   ({scores['rows']} posts)"
     )
     return "\n".join(lines)
+
+
+def resampled_macro_f1(
+    truth: np.ndarray, predicted: np.ndarray, stage_ids: Sequence[str], draws: np.ndarray
+) -> np.ndarray:
+    """Macro-F1 (as `score_stages` computes it) on each resample of the posts: `draws` holds, per
+    resample, how many times each post is drawn (a paired bootstrap gives two models the same draws).
+
+    >>> truth, predicted = np.array(["a", "b", "b"]), np.array(["a", "b", "a"])
+    >>> resampled_macro_f1(truth, predicted, ["a", "b"], np.array([[1, 1, 1], [1, 1, 0]])).round(3).tolist()
+    [0.667, 1.0]
+    """
+    ids = np.asarray(stage_ids)
+    is_truth = (np.asarray(truth)[:, None] == ids).astype(float)  # posts x stages
+    is_predicted = (np.asarray(predicted)[:, None] == ids).astype(float)
+    hits, stated, guessed = draws @ (is_truth * is_predicted), draws @ is_truth, draws @ is_predicted
+    present = (stated + guessed) > 0  # a stage counts where it occurs in the resample's truth or guesses
+    f1 = np.divide(2 * hits, stated + guessed, out=np.zeros_like(hits), where=present)
+    return (f1 * present).sum(axis=1) / np.maximum(present.sum(axis=1), 1)

@@ -31,6 +31,7 @@ from .errors import JourneyWarning, ModelError
 from .metadata import ModelMetadata
 from .model import DEFAULT_KIND, MODEL_KINDS, SENTENCE_DIMENSIONS, JourneyModel, LinearHead
 from .stages import Stages, parse_stages
+from .terminal import shown_path
 from .writing import replacing
 
 MODEL_FORMAT = "journey-model/2"
@@ -427,17 +428,31 @@ def _major_minor(version: str) -> tuple[int, int] | None:
     return (int(found[1]), int(found[2])) if found else None
 
 
-def user_model_path() -> Path:
-    """Where `journey train` saves by default, and where `journey classify` looks first.
+def reset_model() -> str:
+    """Delete the user's trained model, so that the bundled one is used again; says what was done."""
+    user_model = user_model_path()
+    if not user_model.exists():
+        return "No trained model to remove; journey classify already uses the bundled model."
+    user_model.unlink()
+    return f"Removed {shown_path(user_model)}; journey classify uses the bundled model again."
+
+
+def user_model_path(*, made: bool = False) -> Path:
+    """Where `journey train` saves by default, and where `journey classify` looks first; `made`
+    creates its folder (the user data folder does not exist before the first training).
 
     `JOURNEY_HOME` moves it (tests and CI use that); otherwise the platform's user data folder.
     """
     home = os.environ.get("JOURNEY_HOME")
     if home:
-        return Path(home) / "model.skops"
-    import platformdirs
+        path = Path(home) / "model.skops"
+    else:
+        import platformdirs
 
-    return platformdirs.user_data_path("journey", appauthor=False) / "model.skops"
+        path = platformdirs.user_data_path("journey", appauthor=False) / "model.skops"
+    if made:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def active_model_path() -> Path:

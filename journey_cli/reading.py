@@ -11,7 +11,9 @@ import gzip
 import io
 import json
 import lzma
+import os
 import re
+import stat
 import sys
 import warnings
 import zlib
@@ -78,6 +80,7 @@ class PostTable:
     text_column: str | tuple[str, ...]  # several: joined into the post, in order (subject, then body)
     chunks: Iterator[pa.Table]
     bom: bool = False  # the file starts with a UTF-8 BOM (Excel's "CSV UTF-8"): its outputs get one too
+    rows_expected: int | None = None  # about how many rows the file holds, from its size, if it has one
 
     @property
     def text_label(self) -> str:
@@ -292,7 +295,8 @@ def read_posts(
         note = f"took '{guessed}' as the text column of {name}, as it holds the longest text (--text-column to say)"
         warnings.warn(note, JourneyNote, stacklevel=2)
         found = guessed
-    return PostTable(name, columns, found, _prepended(first, chunks), bom=bom)
+    expected = _rows_expected(stream, sample)
+    return PostTable(name, columns, found, _prepended(first, chunks), bom=bom, rows_expected=expected)
 
 
 def _encoding(sample: bytes, name: str, given: str | None) -> str:
@@ -670,6 +674,20 @@ def _open_binary(source: str | Path) -> BinaryIO:
         if start.startswith(signatures.COMPRESSED[kind]):
             return cast(BinaryIO, _Decompressed(opener(stream), stream, name, kind))
     return stream
+
+
+def _rows_expected(stream: BinaryIO, sample: bytes) -> int | None:
+    """About how many rows a file holds: its size over the bytes per line of its first 64 KB; None
+    for a pipe or a compressed file, whose size says nothing of it."""
+    if isinstance(stream, _Decompressed) or not sample.count(b"\n"):
+        return None
+    try:
+        status = os.fstat(stream.fileno())
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(status.st_mode):  # stdin counts too, when it is a file
+        return None
+    return max(1, round(status.st_size * sample.count(b"\n") / len(sample)) - 1)  # the header is a line
 
 
 class _Decompressed(io.RawIOBase):

@@ -1,11 +1,13 @@
-"""The stages as people read them: a table for the terminal, Markdown for a team's wiki."""
+"""The stages as people read them: a table for the terminal, Markdown for a team's wiki, a check's verdict."""
 
 from __future__ import annotations
 
 import textwrap
 from html import escape
+from pathlib import Path
 
-from .stages import Stage, Stages
+from .stages import Stage, Stages, load_stages
+from .terminal import printable
 
 WIDTH = 100
 
@@ -83,3 +85,11 @@ def _cell(text: str) -> str:
 
 def _rule(stage: Stage) -> str:
     return "<br>".join([_cell(stage.rule)] + [f"If {condition(c.when)}: {_cell(c.rule)}" for c in stage.rules_when])
+
+
+def stages_check(path: Path) -> str:
+    """`journey stages --check`: a stages file loaded and so found valid, with its frameworks; an
+    invalid one raises `StagesError` with every problem and its line."""
+    stages = load_stages(path)
+    counts = ", ".join(f"{f} ({len(framework.stages)} stages)" for f, framework in stages.frameworks.items())
+    return f"{printable(str(path))} is a valid stages file: {counts}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -10,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata as package_metadata
-from typing import Any
+from pathlib import Path
+from typing import Any, ParamSpec
 
 import numpy as np
 import pandas as pd
@@ -23,13 +25,29 @@ from sklearn.pipeline import Pipeline
 
 from .calibration import Probabilities, expected_calibration_error, fit_temperature
 from .decoding import Decoded, decode
-from .errors import DataError
+from .errors import DataError, ModelError
 from .features import documents
 from .metadata import CrossValidation, FrameworkScores, ModelMetadata, TrainingData
-from .metrics import format_scores, score_stages
+from .metrics import format_scores, resampled_macro_f1, score_stages
 from .model import DEFAULT_KIND, MODEL_KINDS, JourneyModel, LinearHead
 from .stages import NONE, Stages, load_stages
 from .text import MODEL_LANGUAGE, blank_posts, normalise_texts, post_texts
+
+P = ParamSpec("P")
+
+BUNDLED_CORPUS = Path(__file__).with_name("corpus.csv")
+"""The labelled posts the bundled models learnt from (see examples/LABELLING.md), shipped so that a
+team can train on its own posts together with them."""
+WEIGHT = "weight"
+"""A training table's column of how much each post counts in fitting (a team's posts among a corpus's)."""
+TEAM = "team"
+"""A training table's column of which posts are the team's own, not the corpus's."""
+TEAM_SHARE = 0.2
+MAX_TEAM_WEIGHT = 5.0
+"""A team's posts are counted enough times to carry `TEAM_SHARE` of the training, at most this. On a
+mobile network's 120 posts (bench/retrain.py), its 120 others were labelled with macro-F1 0.64 /
+0.67 at weight 5, against 0.64 / 0.65 at 1, 0.61 / 0.63 at 10 and 0.56 / 0.58 at 20 (the bundled
+model: 0.52 / 0.54); more weight learns the team's few posts by heart."""
 
 MIN_TEMPERATURE = 1.0
 """Calibration may soften a model's probabilities but never sharpen them. Cross-validation on a
@@ -154,7 +172,9 @@ def pool_with_sentences(
         found = np.zeros_like(ngrams.values)
         for train_rows, test_rows in oof.splits:
             train_rows = train_rows[labels[train_rows] != ""]
-            fitted = _sentence_classifier().fit(sentences[train_rows], labels[train_rows])
+            fitted = _sentence_classifier().fit(
+                sentences[train_rows], labels[train_rows], sample_weight=oof.weights[train_rows]
+            )
             predicted = fitted.predict_proba(sentences[test_rows])
             for column, stage_id in enumerate(fitted.classes_):
                 found[test_rows, ngrams.columns.index(stage_id)] = predicted[:, column]
@@ -280,6 +300,20 @@ class OutOfFold:
         """Which rows of `table` carry a label in this framework."""
         return (self.table[framework_id] != "").to_numpy()
 
+    @property
+    def weights(self) -> np.ndarray:
+        """How much each post counts in fitting: its `weight` column (a team's posts among a corpus's), else 1."""
+        return _weights(self.table)
+
+
+def _weights(table: pd.DataFrame) -> np.ndarray:
+    return table[WEIGHT].to_numpy(float) if WEIGHT in table else np.ones(len(table))
+
+
+def _fit(pipeline: Pipeline, inputs: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> Pipeline:
+    """`pipeline` fitted with each post weighted (its last step takes the weights)."""
+    return pipeline.fit(inputs, labels, **{f"{pipeline.steps[-1][0]}__sample_weight": weights})
+
 
 def cross_validate(
     table: pd.DataFrame,
@@ -309,6 +343,7 @@ def cross_validate(
     for framework_id in frameworks:
         _check_enough(framework_id, table.loc[table[framework_id] != "", framework_id].to_numpy(), folds)
     strata = table[frameworks[0]].to_numpy()
+    weights = _weights(table)
     probabilities = {}
     if groups is not None:
         splits = list(LeaveOneGroupOut().split(texts, groups=np.asarray(groups)[kept]))
@@ -326,7 +361,7 @@ def cross_validate(
         for train_rows, test_rows in splits:
             train_rows = train_rows[labels[train_rows] != ""]
             fitted = clone(pipeline if pipeline is not None else build_pipeline())
-            fitted.fit(texts[train_rows], labels[train_rows])
+            _fit(fitted, texts[train_rows], labels[train_rows], weights[train_rows])
             predicted = fitted.predict_proba(texts[test_rows])
             for column, stage_id in enumerate(fitted.classes_):
                 collected[test_rows, classes.index(stage_id)] = predicted[:, column]
@@ -334,7 +369,47 @@ def cross_validate(
     return OutOfFold(table, texts, probabilities, normalised, splits)
 
 
-def train_model(
+def corpus_for(stages: Stages, wanted: bool | None = None) -> pd.DataFrame | None:
+    """The bundled corpus to train with, if `wanted` (None: whenever `stages` are the bundled ones,
+    the stages its posts are labelled in)."""
+    bundled = stages.fingerprint() == load_stages().fingerprint()
+    if wanted and not bundled:
+        raise DataError(
+            "journey's corpus is labelled in the bundled stages, not in this stages file; train on your posts "
+            "alone (--no-corpus)"
+        )
+    if not (bundled if wanted is None else wanted):
+        return None
+    return pd.read_csv(BUNDLED_CORPUS, dtype=str, keep_default_na=False)
+
+
+def team_weight(team_posts: int, corpus_posts: int) -> float:
+    """How many corpus posts each of a team's posts counts as: enough for the team's posts to carry
+    `TEAM_SHARE` of the training, but never under 1 nor over `MAX_TEAM_WEIGHT` (a few posts, each
+    counted too often, would be learnt by heart).
+
+    >>> team_weight(120, 11_360), team_weight(1_000, 11_360), team_weight(5_000, 11_360)
+    (5.0, 2.8, 1.0)
+    """
+    wanted = TEAM_SHARE * corpus_posts / ((1 - TEAM_SHARE) * team_posts)
+    return round(min(MAX_TEAM_WEIGHT, max(1.0, wanted)), 1)
+
+
+def post_hash(text: str) -> str:
+    """A short fingerprint of a post's text, to know later which posts a model was trained on."""
+    return hashlib.sha256(text.strip().encode()).hexdigest()[:16]
+
+
+@dataclass
+class Trained:
+    """A trained model, and the team's posts with the stage each got out of fold (`F_cv`): what
+    its cross-validation says about those posts in particular."""
+
+    model: JourneyModel
+    team: pd.DataFrame
+
+
+def train(
     labelled: pd.DataFrame,
     stages: Stages | None = None,
     *,
@@ -342,8 +417,10 @@ def train_model(
     folds: int = 5,
     mix: str | dict[str, dict[str, float]] = "typical",
     kind: str = DEFAULT_KIND,
+    corpus: pd.DataFrame | None = None,
+    weight: float | None = None,
     progress: Callable[[str], None] = lambda message: None,
-) -> JourneyModel:
+) -> Trained:
     """Fit one pipeline per framework and choose how to decode it, all from cross-validation.
 
     On the out-of-fold probabilities it fits a temperature per framework (calibration), decides
@@ -354,6 +431,9 @@ def train_model(
     (see `stream_mix`): the probabilities are moved to it before any of the above is chosen.
     `kind` "accurate" also fits a logistic regression per framework on each post's sentence vector
     (`encoder.py`) and pools its probabilities with the n-gram model's (see `SENTENCE_WEIGHT`).
+    With a `corpus` (labelled posts, such as `corpus_for`'s), the team's posts are learnt together
+    with it, each counted `weight` times (default: `team_weight`); a corpus post the team labelled
+    too is left to the team's label.
     """
     if kind not in MODEL_KINDS:
         raise DataError(f"unknown model kind {kind!r}; kinds are {', '.join(MODEL_KINDS)}")
@@ -365,6 +445,16 @@ def train_model(
             f"no labels for {', '.join(unlabelled)}; label posts in every framework of the stages file, or train "
             f"with a stages file of only the frameworks you label (--stages FILE)"
         )
+    team = table.assign(**{TEAM: True})
+    base = checked_labels(corpus, stages) if corpus is not None else table.iloc[:0]
+    base = base[~base["text"].isin(set(table["text"]))]
+    if len(base):
+        weight = weight or team_weight(len(table), len(base))
+        progress(f"training on your {len(table)} posts, each counted {weight:g} times, and journey's {len(base)}")
+        table = pd.concat([base.assign(**{WEIGHT: 1.0, TEAM: False}), team.assign(**{WEIGHT: weight})])
+        table = table.reset_index(drop=True)
+    else:
+        table, weight = team, None
     shares = stream_mix(stages, table, mix)
     oof = cross_validate(table, stages, folds=folds, progress=progress)
     sentences = None
@@ -393,7 +483,14 @@ def train_model(
         stages_fingerprint=stages.fingerprint(),
         stage_ids=stages.stage_ids(),
         versions=_versions(),
-        training_data=TrainingData(rows=len(table), labelled_rows=counts, sha256=data_fingerprint(table)),
+        training_data=TrainingData(
+            rows=len(table),
+            labelled_rows=counts,
+            sha256=data_fingerprint(table.drop(columns=[TEAM])),
+            corpus_rows=int((~table[TEAM]).sum()),
+            team_weight=weight,
+            team_posts=[post_hash(text) for text in team["text"]],
+        ),
         cv=CrossValidation(folds=folds, scores=cv_scores, joint_decoding=settings["comparison"]),
         thresholds=settings["thresholds"],
         temperatures=settings["temperatures"],
@@ -406,7 +503,9 @@ def train_model(
     if sentences is not None:
         for framework_id, head in heads.items():
             rows = oof.labelled(framework_id)
-            fitted = _sentence_classifier().fit(sentences[rows], oof.table[framework_id].to_numpy()[rows])
+            fitted = _sentence_classifier().fit(
+                sentences[rows], oof.table[framework_id].to_numpy()[rows], sample_weight=oof.weights[rows]
+            )
             assert list(fitted.classes_) == head.classes  # both sort the same labels
             head.coef = head.coef * (1 - SENTENCE_WEIGHT)
             head.sentence_coef = fitted.coef_ * SENTENCE_WEIGHT
@@ -414,7 +513,25 @@ def train_model(
     for framework_id, head in heads.items():  # the shift to the mix, folded into the intercepts
         logs = np.log([shares[framework_id][c] for c in head.classes])
         head.intercept = head.intercept + (logs[1] - logs[0] if len(head.coef) == 1 else logs)
-    return JourneyModel(vocabulary, heads, stages, stages.source_yaml, metadata)
+    model = JourneyModel(vocabulary, heads, stages, stages.source_yaml, metadata)
+    mine = oof.table[TEAM].to_numpy(bool)
+    team = oof.table.loc[mine, ["text", *decoded]].reset_index(drop=True)
+    for framework_id, result in decoded.items():
+        team[f"{framework_id}_cv"] = result.stages[mine]
+    return Trained(model, team)
+
+
+def _model_only(function: Callable[P, Trained]) -> Callable[P, JourneyModel]:
+    @functools.wraps(function)
+    def model_only(*args: P.args, **kwargs: P.kwargs) -> JourneyModel:
+        return function(*args, **kwargs).model
+
+    model_only.__name__ = model_only.__qualname__ = "train_model"
+    model_only.__doc__ = "`train`, returning the model alone."
+    return model_only
+
+
+train_model = _model_only(train)
 
 
 def fit_pipelines(
@@ -425,7 +542,9 @@ def fit_pipelines(
     for framework_id in oof.probabilities:
         rows = oof.labelled(framework_id)
         progress(f"{framework_id}: fitting on all {int(rows.sum())} posts")
-        pipelines[framework_id] = clone(pipeline).fit(oof.inputs[rows], oof.table[framework_id].to_numpy()[rows])
+        pipelines[framework_id] = _fit(
+            clone(pipeline), oof.inputs[rows], oof.table[framework_id].to_numpy()[rows], oof.weights[rows]
+        )
     return pipelines
 
 
@@ -520,7 +639,9 @@ def describe_model(model: JourneyModel) -> dict[str, Any]:
     """The metadata a user wants to see about a model, in a plain dict."""
     return {
         "stages": model.stages.stage_ids(),
-        **model.metadata.model_dump(mode="json", exclude={"stage_ids"}, exclude_none=True),
+        **model.metadata.model_dump(
+            mode="json", exclude={"stage_ids": True, "training_data": {"team_posts"}}, exclude_none=True
+        ),
     }
 
 
@@ -544,6 +665,106 @@ def training_summary(model: JourneyModel) -> str:
     return "\n\n".join(blocks)
 
 
+@dataclass
+class Comparison:
+    """A new model against the active one on the team's labelled posts: the new one's
+    cross-validated stages against the active one's, on the posts the active model never saw.
+
+    On a hundred posts, with a few of each pre-purchase stage, macro-F1 moves by a few hundredths
+    when one post flips, so the two are also compared on resamples of the posts (a paired
+    bootstrap): the new model is worse only if its mean macro-F1 is lower on all but 0.5% of them.
+    A 95% interval was too eager: a mobile network's care team, retraining on 120 posts with the
+    corpus (bench/retrain.py), got a new model 0.023 lower on them (95%: -0.062 to -0.001) that was
+    0.067 higher on its 120 other posts and higher on the real posts of the development set.
+    """
+
+    posts: int  # compared on
+    scores: dict[str, dict[str, dict[str, Any]]]  # "active" and "new": per framework, `score_stages`
+    note: str = ""  # why not compared, or what was left out
+    difference: float = 0.0  # new minus active, mean macro-F1 over the frameworks
+    interval: tuple[float, float] = (0.0, 0.0)  # 99% of the resampled differences lie within
+
+    @property
+    def worse(self) -> bool:
+        """The new model is clearly worse: lower mean macro-F1 on 99.5% of the resamples."""
+        return bool(self.posts) and self.interval[1] < 0
+
+    def text(self) -> str:
+        """What `journey train` prints: both models' macro-F1 and accuracy per framework, and the verdict."""
+        if not self.posts:
+            return self.note
+        frameworks = list(self.scores["new"])
+        lines = [
+            f"On your {self.posts} labelled posts{self.note}, macro-F1 / accuracy:",
+            (f"  {'':<22}" + "".join(f"{framework_id:<16}" for framework_id in frameworks)).rstrip(),
+        ]
+        for who, label in (("active", "active model"), ("new", "new model (CV)")):
+            scores = self.scores[who]
+            cells = [f"{scores[f]['macro_f1']:.3f} / {scores[f]['accuracy']:.3f}" for f in frameworks]
+            lines.append((f"  {label:<22}" + "".join(f"{cell:<16}" for cell in cells)).rstrip())
+        low, high = self.interval
+        verdict = "clearly lower" if self.worse else "clearly higher" if low > 0 else "not clearly different"
+        lines.append(
+            f"The new model's mean macro-F1 is {self.difference:+.3f} against the active one's: {verdict} "
+            f"(99% of resamples of these posts: {low:+.3f} to {high:+.3f})."
+        )
+        return "\n".join(lines)
+
+
+def _mean(scores: dict[str, dict[str, Any]]) -> float:
+    return float(np.mean([framework["macro_f1"] for framework in scores.values()]))
+
+
+def compare_with_active(trained: Trained) -> Comparison:
+    """`compare_on_team` with the model a plain `journey classify` uses now."""
+    from .model_file import active_model_path, load_model
+
+    try:
+        active = load_model(active_model_path())
+    except ModelError as error:  # a damaged model must not stand in the way of a new one
+        return Comparison(0, {}, f"Not compared with the active model, which cannot be loaded: {error}")
+    return compare_on_team(trained, active)
+
+
+def _posts_seen_by(model: JourneyModel) -> set[str]:
+    """`post_hash` of each post `model` was trained on: the team's, and journey's corpus if it learnt it too."""
+    data = model.metadata.training_data
+    seen = set(data.team_posts)
+    if data.corpus_rows:
+        seen |= {post_hash(text) for text in pd.read_csv(BUNDLED_CORPUS, dtype=str, keep_default_na=False)["text"]}
+    return seen
+
+
+def compare_on_team(trained: Trained, active: JourneyModel, *, resamples: int = 2000) -> Comparison:
+    """How `trained` and the `active` model label the team's posts (see `Comparison`)."""
+    from .classify import classify_texts, stage_column
+
+    if active.stages.fingerprint() != trained.model.stages.fingerprint():
+        return Comparison(0, {}, "Not compared with the active model: it was trained for other stages.")
+    seen = trained.team["text"].map(post_hash).isin(_posts_seen_by(active)).to_numpy()
+    posts = trained.team[~seen]
+    if posts.empty:
+        return Comparison(0, {}, "Not compared with the active model: it was trained on all of these posts.")
+    note = f" the active model never saw ({int(seen.sum())} it was trained on are left out)" if seen.any() else ""
+    labelled = classify_texts(active, posts["text"])
+    draws = np.random.default_rng(0).multinomial(len(posts), np.full(len(posts), 1 / len(posts)), size=resamples)
+    scores: dict[str, dict[str, dict[str, Any]]] = {"active": {}, "new": {}}
+    frameworks = trained.model.stages.framework_ids
+    differences = np.zeros(resamples)  # per resample, new minus active, mean macro-F1 over the frameworks
+    for framework_id in frameworks:
+        rows = (posts[framework_id] != "").to_numpy()
+        truth, stage_ids = posts[framework_id].to_numpy()[rows], trained.model.stages.frameworks[framework_id].stage_ids
+        given = {"active": labelled[stage_column(framework_id)], "new": posts[f"{framework_id}_cv"]}
+        resampled = {}
+        for who, stages in given.items():
+            scores[who][framework_id] = score_stages(truth, stages.to_numpy()[rows], stage_ids)
+            resampled[who] = resampled_macro_f1(truth, stages.to_numpy()[rows], stage_ids, draws[:, rows])
+        differences += (resampled["new"] - resampled["active"]) / len(frameworks)
+    difference = _mean(scores["new"]) - _mean(scores["active"])
+    low, high = np.percentile(differences, [0.5, 99.5])
+    return Comparison(len(posts), scores, note, difference, (float(low), float(high)))
+
+
 def model_summary(info: dict[str, Any], where: str) -> str:
     """What `journey model` shows of `describe_model`'s dict: where the model is, when and on what it
     was trained, and each framework's cross-validated quality."""
@@ -551,7 +772,13 @@ def model_summary(info: dict[str, Any], where: str) -> str:
     lines = [
         f"model     {where} ({info['kind']}, {info['model_kind']})",
         f"created   {info['created']} with scikit-learn {info['versions']['scikit-learn']}",
-        f"trained   on {data['rows']} posts (data sha256 {data['sha256'][:12]})",
+        f"trained   on {data['rows']} posts (data sha256 {data['sha256'][:12]})"
+        + (
+            f": {data['rows'] - data['corpus_rows']} of yours, each counted {data['team_weight']:g} times, and "
+            f"{data['corpus_rows']} of journey's corpus"
+            if data.get("corpus_rows")
+            else ""
+        ),
     ]
     for framework_id, stage_ids in info["stages"].items():
         scores = info["cv"]["scores"].get(framework_id)

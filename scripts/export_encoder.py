@@ -75,7 +75,7 @@ def main() -> None:
         if found != expected:
             raise SystemExit(f"{args.source / name} has sha256 {found}, not the original's {expected}")
 
-    corpus = pd.read_csv(ROOT / "examples" / "labelled.csv", dtype=str, keep_default_na=False)["text"]
+    corpus = pd.read_csv(ROOT / "journey_cli" / "corpus.csv", dtype=str, keep_default_na=False)["text"]
     posts = CHECK_POSTS + corpus.sample(CORPUS_CHECK_POSTS, random_state=0).tolist()
     # Eager attention: the traced graph of the fused kind gave vectors off by a cosine of 0.04 to 0.07.
     model = AutoModel.from_pretrained(args.source, attn_implementation="eager").eval()

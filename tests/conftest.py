@@ -14,6 +14,9 @@ from journey_cli import save_model, train_model
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 EXAMPLES = ROOT / "examples"
+CORPUS = ROOT / "journey_cli" / "corpus.csv"
+INPUTS = {"posts.csv": EXAMPLES / "posts.csv", "labelled.csv": CORPUS}
+"""Files tests copy: some posts, and labelled ones."""
 
 
 def spreadsheet_safe(cell: str) -> str:

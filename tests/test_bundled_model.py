@@ -11,7 +11,7 @@ from journey_cli.model_file import BUNDLED_MODELS
 from journey_cli.stages import default_stages_path
 from journey_cli.training import checked_labels, data_fingerprint
 
-from .conftest import EXAMPLES, ROOT
+from .conftest import CORPUS, ROOT
 
 REBUILD = "rebuild it with the command in the README's 'The bundled corpus and model'"
 REAL_POSTS = ROOT.parent / "shared" / "data" / "real_dev.csv"
@@ -26,7 +26,7 @@ def bundled(request):
 
 def test_bundled_model_was_trained_on_the_current_corpus(bundled):
     stages = load_stages()
-    corpus = checked_labels(pd.read_csv(EXAMPLES / "labelled.csv", dtype=str, keep_default_na=False), stages)
+    corpus = checked_labels(pd.read_csv(CORPUS, dtype=str, keep_default_na=False), stages)
     assert bundled.metadata.training_data.sha256 == data_fingerprint(corpus), REBUILD
 
 

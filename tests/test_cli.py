@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pandas.testing import assert_frame_equal
 
 from journey_cli import __version__, load_model
 from journey_cli.cli import app
@@ -147,7 +148,7 @@ def test_debug_shows_the_traceback_behind_an_error_line(runner, tmp_path, args, 
         (["classify"], 2, "Missing argument 'FILE'"),
         (["train", "absent.csv"], 1, "Error: file not found: absent.csv"),
         (["train", "examples/posts.csv"], 1, "Error: no label column"),
-        (["train", "examples/labelled.csv", "--folds", "1"], 2, "Invalid value for '--folds'"),
+        (["train", "journey_cli/corpus.csv", "--folds", "1"], 2, "Invalid value for '--folds'"),
         (["classify", "examples/posts.csv", "--stages", "absent.yaml"], 1, "Error: stages file not found"),
     ],
 )
@@ -166,7 +167,7 @@ def test_bad_input_gets_one_clear_line_and_an_exit_code(runner, args, code, mess
 def test_train_then_plain_classify_uses_the_new_model_and_reset_goes_back(runner, tmp_path, monkeypatch):
     home = tmp_path / "fresh" / "journey"  # as on a new machine: the user data folder does not exist yet
     monkeypatch.setenv("JOURNEY_HOME", str(home))
-    result = runner.invoke(app, ["train", str(DATA / "mini_labelled.csv"), "--folds", "3"])
+    result = runner.invoke(app, ["train", str(DATA / "mini_labelled.csv"), "--folds", "3", "--no-corpus"])
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "", "training reports go to stderr"
     saved = home / "model.skops"
@@ -189,10 +190,31 @@ def test_train_then_plain_classify_uses_the_new_model_and_reset_goes_back(runner
 @pytest.mark.slow
 def test_train_with_output_leaves_the_active_model_alone(runner, tmp_path, journey_home):
     target = tmp_path / "team.skops"
-    result = runner.invoke(app, ["train", str(DATA / "mini_labelled.csv"), "--folds", "3", "-o", str(target)])
+    result = runner.invoke(
+        app, ["train", str(DATA / "mini_labelled.csv"), "--folds", "3", "--no-corpus", "-o", str(target)]
+    )
     assert result.exit_code == 0, result.stderr
     assert target.exists() and not (journey_home / "model.skops").exists()
     assert f"journey classify --model {target}" in result.stderr
+
+
+def test_no_rules_leaves_the_rule_columns_out(runner, mini_model_path):
+    full = runner.invoke(app, ["classify", str(EXAMPLES / "posts.csv"), "-m", str(mini_model_path), "-q"]).stdout
+    short = runner.invoke(
+        app, ["classify", str(EXAMPLES / "posts.csv"), "-m", str(mini_model_path), "-q", "--no-rules"]
+    )
+    kept = pd.read_csv(io.StringIO(full), dtype=str).drop(columns=["lifecycle_rule", "social_rule"])
+    assert_frame_equal(pd.read_csv(io.StringIO(short.stdout), dtype=str), kept)
+    assert len(short.stdout) < len(full) / 2
+
+
+def test_help_names_every_value_in_words(runner):
+    for command in app.registered_commands:
+        shown = runner.invoke(app, [command.name or command.callback.__name__, "-h"]).stdout
+        assert not re.search(r"<(str|path|int|float|list)", shown), shown
+    classify = runner.invoke(app, ["classify", "-h"]).stdout
+    for option in ("--output FILE", "--chunk-size ROWS", "--threshold CONFIDENCE", "-t, --text-column COLUMN"):
+        assert option in classify
 
 
 def test_version_and_help_with_an_example_for_every_command(runner):

@@ -10,14 +10,14 @@ import pytest
 
 from journey_cli import load_stages
 
-from .conftest import EXAMPLES
+from .conftest import CORPUS, EXAMPLES
 
 RUN = 8
 
 
 @pytest.fixture(scope="module")
 def corpus() -> pd.DataFrame:
-    return pd.read_csv(EXAMPLES / "labelled.csv", dtype=str, keep_default_na=False)
+    return pd.read_csv(CORPUS, dtype=str, keep_default_na=False)
 
 
 def folded_words(text: str) -> list[str]:

@@ -18,7 +18,7 @@ import pytest
 
 from journey_cli.cli import app
 
-from .conftest import EXAMPLES
+from .conftest import CORPUS, EXAMPLES, INPUTS
 
 random.seed(5)
 BROKEN = {
@@ -158,7 +158,7 @@ def test_the_broken_row_is_never_written_even_far_down(runner, mini_model_path, 
     ids=" ".join,
 )
 def test_usage_errors_are_one_line_and_exit_2(runner, args):
-    values = {"posts": str(EXAMPLES / "posts.csv"), "labelled": str(EXAMPLES / "labelled.csv")}
+    values = {"posts": str(EXAMPLES / "posts.csv"), "labelled": str(CORPUS)}
     message = one_error_line(runner.invoke(app, [arg.format(**values) for arg in args]), 2)
     assert f"(see 'journey{' ' + args[0] if args[0] != 'no-such-command' else ''} -h')" in message
 
@@ -195,7 +195,7 @@ def test_usage_errors_are_one_line_and_exit_2(runner, args):
 def test_wrong_paths_are_one_line_and_exit_1(runner, tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
     for name in ("posts.csv", "labelled.csv"):
-        (tmp_path / name).write_bytes((EXAMPLES / name).read_bytes())
+        (tmp_path / name).write_bytes(INPUTS[name].read_bytes())
     before = {name: (tmp_path / name).read_bytes() for name in ("posts.csv", "labelled.csv")}
     values = {"posts": "posts.csv", "labelled": "labelled.csv"}
     result = runner.invoke(app, [arg.format(**values) for arg in args])
@@ -257,7 +257,7 @@ def test_control_characters_never_reach_the_terminal_raw(runner, mini_model_path
 
 
 def test_a_pattern_the_shell_expanded_gets_a_hint_to_quote_it(runner):
-    result = runner.invoke(app, ["classify", str(EXAMPLES / "posts.csv"), str(EXAMPLES / "labelled.csv")])
+    result = runner.invoke(app, ["classify", str(EXAMPLES / "posts.csv"), str(CORPUS)])
     assert "quote the pattern: --engine dask 'exports/*.csv'" in one_error_line(result, 2)
 
 

@@ -16,7 +16,7 @@ from journey_cli.model_file import BUNDLED_MODEL
 from journey_cli.text import blank_posts, normalise_texts
 from journey_cli.training import build_pipeline, export_pipelines
 
-from .conftest import EXAMPLES, ROOT
+from .conftest import CORPUS, EXAMPLES, ROOT
 
 REAL = ROOT.parent / "shared" / "data" / "real_dev.csv"
 ODD_POSTS = [
@@ -40,7 +40,7 @@ def fitted() -> tuple[dict, JourneyModel]:
     The two frameworks are fitted on different rows, so their vocabularies and IDFs differ and
     the export has to merge them.
     """
-    labelled = pd.read_csv(EXAMPLES / "labelled.csv", dtype=str, keep_default_na=False)
+    labelled = pd.read_csv(CORPUS, dtype=str, keep_default_na=False)
     inputs = _inputs(labelled["text"])
     pipelines = {
         "lifecycle": build_pipeline().fit(inputs[::2], labelled["lifecycle"].to_numpy()[::2]),
@@ -59,7 +59,7 @@ def _inputs(texts: pd.Series) -> np.ndarray:
 
 
 def _example_texts() -> list[str]:
-    texts = pd.read_csv(EXAMPLES / "labelled.csv", dtype=str, keep_default_na=False)["text"].tolist()
+    texts = pd.read_csv(CORPUS, dtype=str, keep_default_na=False)["text"].tolist()
     texts += pd.read_csv(EXAMPLES / "posts.csv", dtype=str, keep_default_na=False)["text"].tolist()
     if REAL.exists():
         texts += pd.read_csv(REAL, dtype=str, keep_default_na=False)["text"].tolist()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -21,7 +22,7 @@ import pytest
 from journey_cli import writing
 from journey_cli.cli import app
 
-from .conftest import EXAMPLES, ROOT
+from .conftest import CORPUS, EXAMPLES, INPUTS, ROOT
 
 PREVIOUS = b"id,text\nprevious,run\n"
 
@@ -39,7 +40,7 @@ def big_posts(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
     """300,000 posts: long enough to interrupt part-way."""
     import pandas as pd
 
-    texts = pd.read_csv(EXAMPLES / "labelled.csv", dtype=str, keep_default_na=False)["text"]
+    texts = pd.read_csv(CORPUS, dtype=str, keep_default_na=False)["text"]
     path = tmp_path_factory.mktemp("big") / "big.csv"
     pd.DataFrame({"text": texts.sample(300_000, replace=True, random_state=1)}).to_csv(path)
     return path
@@ -47,7 +48,7 @@ def big_posts(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
 
 def test_every_command_leaves_its_inputs_unchanged(runner, mini_model_path, tmp_path):
     for name in ("posts.csv", "labelled.csv"):
-        (tmp_path / name).write_bytes((EXAMPLES / name).read_bytes())
+        (tmp_path / name).write_bytes(INPUTS[name].read_bytes())
     model = tmp_path / "model.skops"
     model.write_bytes(mini_model_path.read_bytes())
     before = fingerprint(tmp_path)
@@ -174,7 +175,7 @@ def test_closing_the_pipe_early_ends_quietly_even_with_workers(big_posts, mini_m
 def test_closing_the_pipe_early_on_xlsx_ends_quietly(mini_model_path):
     pytest.importorskip("openpyxl")
     process = journey(
-        "classify", str(EXAMPLES / "labelled.csv"), "-m", str(mini_model_path), "--format", "xlsx",
+        "classify", str(CORPUS), "-m", str(mini_model_path), "--format", "xlsx",
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     with process:
@@ -280,7 +281,7 @@ def test_a_bad_input_exits_1_every_time_even_on_a_busy_machine(tmp_path):
 )
 def test_an_input_reached_another_way_is_still_refused_as_output(mini_model_path, tmp_path, journey_home, command):
     for name in ("posts.csv", "labelled.csv"):
-        (tmp_path / name).write_bytes((EXAMPLES / name).read_bytes())
+        (tmp_path / name).write_bytes(INPUTS[name].read_bytes())
     (journey_home / "model.skops").write_bytes(mini_model_path.read_bytes())
     before = fingerprint(tmp_path) | fingerprint(journey_home)
     paths = {
@@ -350,3 +351,36 @@ def test_a_bad_file_in_a_dask_run_leaves_the_output_folder_as_it_was(runner, min
     assert result.stderr.splitlines() == [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
     assert "b.csv" in result.stderr and "has 3 fields" in result.stderr
     assert [p.name for p in out.iterdir()] == ["a.csv"] and (out / "a.csv").read_bytes() == PREVIOUS
+
+
+@pytest.mark.slow
+def test_progress_on_a_terminal_shows_the_share_done_the_rate_and_the_time_left(big_posts, tmp_path):
+    import threading
+
+    controller, terminal = os.openpty()  # stderr is a terminal, as when a person runs journey
+    shown = bytearray()
+
+    def read() -> None:
+        while True:
+            try:
+                data = os.read(controller, 4096)
+            except OSError:  # the terminal closed
+                return
+            if not data:
+                return
+            shown.extend(data)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    run = journey(
+        "classify", str(big_posts), "--model", "fast", "-o", str(tmp_path / "out.csv"), "--workers", "1",
+        stdout=subprocess.DEVNULL, stderr=terminal,
+    )  # fmt: skip
+    assert run.wait(timeout=300) == 0
+    os.close(terminal)
+    reader.join(timeout=10)
+    os.close(controller)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode(errors="replace"))  # colours and cursor moves
+    assert re.search(r"[0-9,]+ posts, [0-9,]+/s .* [0-9]+% 0:00:[0-9]{2}", text), text[-500:]
+    # The bar is gone and the summary line takes its place.
+    assert text.rstrip().splitlines()[-1].lstrip("\r").startswith("Classified 300000 posts from")

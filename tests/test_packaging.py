@@ -19,7 +19,7 @@ from .conftest import EXAMPLES, ROOT
 DATA_FILES = [
     "journey_cli/stages.yaml", "journey_cli/fast_model.skops", "journey_cli/accurate_model.skops",
     "journey_cli/py.typed", "journey_cli/encoder/model.onnx", "journey_cli/encoder/tokenizer.json",
-    "journey_cli/encoder/NOTICE",
+    "journey_cli/encoder/NOTICE", "journey_cli/corpus.csv",
 ]  # fmt: skip
 
 # A PYTHONPATH pointing at the checkout would let every subprocess import journey from there, not the wheel.
