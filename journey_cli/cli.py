@@ -61,7 +61,7 @@ def main_callback(
 @reads_posts
 def classify(
     file: Annotated[
-        str, typer.Argument(metavar="FILE", help="CSV of posts, or - for standard input.", show_default=False)
+        str, typer.Argument(metavar="FILE", help="Posts: CSV, JSON lines or text, or - for stdin.", show_default=False)
     ],
     source: Input,
     model_path: ModelOption = None,
@@ -202,7 +202,7 @@ def train(
         float | None, typer.Option(min=1.0, help="With the corpus: corpus posts one of yours is worth [default: 1-5]")
     ] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Make the new model active even if it scores lower on your posts.")
+        bool, typer.Option("--force", help="Make the new model active even if clearly worse on your posts.")
     ] = False,
 ) -> None:
     """Train a model on labelled posts, report cross-validated quality, and save it.
