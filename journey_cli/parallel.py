@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import errno
+import functools
 import itertools
 import os
 import signal
@@ -32,6 +33,9 @@ SLOW_MODEL_ROWS, FIRST_SLOW_ROWS = 2_000, 200
 """The accurate model classifies hundreds of posts a second, so it takes chunks in pieces of this many
 rows (seconds of work each): the workers start early, progress moves and memory stays small. The
 very first piece, classified before any worker starts, is smaller, so `| head` gets its rows soon."""
+FIRST_CHUNK_GRACE = 0.05
+"""Seconds given to a reader such as `| head` to leave after the first chunk, before the workers start
+(starting them blocks for about a second, while each receives the model)."""
 
 
 def default_workers() -> int:
@@ -86,7 +90,14 @@ def classify_to(
     if add_bom and fmt in ("csv", "tsv"):
         stream.write(codecs.BOM_UTF8)
     encoded = classify_encoded(
-        model, chunks, text_column, fmt, raw=raw, workers=workers, reader_left=lambda: reader_left(stream), **options
+        model,
+        chunks,
+        text_column,
+        fmt,
+        raw=raw,
+        workers=workers,
+        reader_left=functools.partial(reader_left, stream),
+        **options,
     )
     with contextlib.closing(encoded):  # on an error or Ctrl-C, the workers are stopped at once, not at exit
         for rows, unread, data in encoded:
@@ -100,14 +111,15 @@ def classify_to(
     return done
 
 
-def reader_left(stream: IO[bytes]) -> bool:
-    """Whether `stream` is a pipe whose reader has gone (`| head` ended), found without writing to it."""
+def reader_left(stream: IO[bytes], wait: float = 0.0) -> bool:
+    """Whether `stream` is a pipe whose reader has gone (`| head` ended), found without writing to it;
+    waits up to `wait` seconds for it to go."""
     try:
         import select
 
         poller = select.poll()
-        poller.register(stream.fileno(), select.POLLOUT)
-        return any(events & select.POLLERR for _, events in poller.poll(0))
+        poller.register(stream.fileno(), 0)  # no event asked for: only an error (the reader gone) ends the wait
+        return any(events & select.POLLERR for _, events in poller.poll(wait * 1000))
     except (AttributeError, OSError, ValueError):  # not a file (tests), or no poll() (Windows)
         return False
 
@@ -120,7 +132,7 @@ def classify_encoded(
     *,
     raw: bool = False,
     workers: int = 1,
-    reader_left: Callable[[], bool] = lambda: False,
+    reader_left: Callable[[float], bool] = lambda wait: False,
     **options: Any,
 ) -> Generator[tuple[int, int, bytes | memoryview]]:
     """Each chunk classified and encoded in `fmt` (the first with the header), in order, as (rows,
@@ -130,7 +142,7 @@ def classify_encoded(
     small file never pays for them. The accurate model takes chunks in pieces of `SLOW_MODEL_ROWS`
     (the first smaller, so the first rows come out soon). At most two chunks per worker are in
     flight, so memory stays that of a few chunks whatever the input's size. While it waits for a
-    worker, `reader_left()` is asked every tenth of a second whether the output is still wanted;
+    worker, `reader_left(wait)` is asked every tenth of a second whether the output is still wanted;
     if not, the workers are stopped at once and BrokenPipeError raised. Formula-like cells are
     neutralised unless `raw` (see `writing.encode_chunk`). `options` go to `classify_table`.
     """
@@ -142,7 +154,8 @@ def classify_encoded(
     if second is None:
         return
     rest = itertools.chain([second], chunks)
-    if reader_left():  # before starting workers, which takes a second
+    # Before starting workers, which blocks for a second: `| head` may be reading the first chunk.
+    if reader_left(FIRST_CHUNK_GRACE):
         raise BrokenPipeError(errno.EPIPE, "the reader of the output left")
     if workers <= 1:
         for chunk in rest:
@@ -218,7 +231,7 @@ def _pieces(chunks: Iterable[pa.Table], rows: int, first: int) -> Iterator[pa.Ta
                 break
 
 
-def _result(future: Future[tuple[int, bytes]], reader_left: Callable[[], bool]) -> tuple[int, bytes]:
+def _result(future: Future[tuple[int, bytes]], reader_left: Callable[[float], bool]) -> tuple[int, bytes]:
     """A worker's result, given up on (BrokenPipeError) as soon as `reader_left()` says no one reads it."""
     from concurrent.futures import TimeoutError as NotYet
 
@@ -226,7 +239,7 @@ def _result(future: Future[tuple[int, bytes]], reader_left: Callable[[], bool]) 
         try:
             return future.result(timeout=0.1)
         except NotYet:
-            if reader_left():
+            if reader_left(0):
                 raise BrokenPipeError(errno.EPIPE, "the reader of the output left") from None
 
 
