@@ -261,3 +261,10 @@ def test_xlsx_past_the_row_limit_is_refused_before_anything_is_written(runner, t
     # Refused before the model is even loaded, and nothing written.
     assert result.exit_code == 1 and not out.exists()
     assert result.stderr == f"Error: {path} has more than the 5 posts an Excel sheet holds; use --format csv\n"
+
+
+def test_the_input_formats_the_command_line_offers_are_those_reading_knows():
+    from journey_cli.options import InputFormat
+    from journey_cli.reading import INPUT_FORMATS
+
+    assert tuple(choice.value for choice in InputFormat) == INPUT_FORMATS
