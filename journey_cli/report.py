@@ -88,9 +88,8 @@ def report_columns(columns: list[str], stages: Stages, text_column: str | Sequen
 def open_classified(source: InputOptions, path: str | Path, stages: Stages) -> PostTable:
     """Open a file `journey classify` wrote. Its text column is found by name or, failing that (a
     column classify was told with --text-column), taken as the input column with the longest text."""
-    return replace(source, guess_text_besides=tuple(f"{framework_id}_" for framework_id in stages.framework_ids)).read(
-        path
-    )
+    results = tuple(f"{framework_id}_" for framework_id in stages.framework_ids)  # F_stage, F_rule...: not posts
+    return replace(source, guess_text_besides=results).read(path)
 
 
 def read_classified_file(table: PostTable, stages: Stages) -> pd.DataFrame:
