@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, BinaryIO, cast
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -347,9 +347,9 @@ def _records(
     each value becomes text as JSON writes it (null is empty). A key first met later is an error,
     not a column quietly dropped.
     """
-    columns: list[str] | None = None
-    rows: list[object] = []
-    number = 0
+    columns: list[str] | None = None if json_lines else [LINES_COLUMN]
+    rows: list[Any] = []
+    number, given = 0, False
     try:
         with io.TextIOWrapper(io.BufferedReader(stream), encoding=encoding, newline=None) as lines:
             try:
@@ -358,16 +358,16 @@ def _records(
                         continue
                     rows.append(_json_record(line, name, number) if json_lines else line.rstrip("\r\n"))
                     if len(rows) == chunk_size:
-                        table, columns = _record_table(rows, columns, name, number)
+                        table, columns = _record_table(rows, columns, name, number, json_lines=json_lines)
                         yield table
-                        rows = []
+                        rows, given = [], True
             except UnicodeDecodeError:
                 raise DataError(
                     f"{name} is not valid {encoding} text (line {number + 1}); "
                     "pass --encoding cp1252 (Windows/Excel) or --encoding latin-1"
                 ) from None
-            if rows or columns is None:
-                yield _record_table(rows, columns, name, number)[0]
+            if rows or not given:  # the rest, or the one (perhaps empty) table of an input without posts
+                yield _record_table(rows, columns, name, number, json_lines=json_lines)[0]
     finally:
         stream.close()
 
@@ -389,21 +389,24 @@ def _json_record(line: str, name: str, number: int) -> dict[str, str]:
     }
 
 
-def _record_table(rows: list[object], columns: list[str] | None, name: str, line: int) -> tuple[pa.Table, list[str]]:
-    if rows and isinstance(rows[0], str) or columns == [LINES_COLUMN] and not rows:
+def _record_table(
+    rows: list[Any], columns: list[str] | None, name: str, line: int, *, json_lines: bool
+) -> tuple[pa.Table, list[str]]:
+    """A chunk of lines (each a post) or JSON records as a table, and its columns (a JSON chunk's
+    keys set them if no chunk has yet)."""
+    if not json_lines:
         return pa.table({LINES_COLUMN: pa.array(rows, pa.string())}), [LINES_COLUMN]
-    records: list[dict[str, str]] = rows  # type: ignore[assignment]
     if columns is None:
-        columns = list(dict.fromkeys(key for record in records for key in record))
+        columns = list(dict.fromkeys(key for record in rows for key in record))
     known = set(columns)
-    for record in records:
+    for record in rows:
         if not known.issuperset(record):
             new = next(key for key in record if key not in known)
             raise DataError(
                 f"{name}: the key {new!r} first appears near line {line:,}, after the first chunk of posts "
                 "set the columns; put a line with every key first"
             )
-    return pa.table({c: pa.array([r.get(c, "") for r in records], pa.string()) for c in columns}), columns
+    return pa.table({c: pa.array([r.get(c, "") for r in rows], pa.string()) for c in columns}), columns
 
 
 def _longest_text(chunk: pa.Table, besides: tuple[str, ...] | None) -> str | None:
