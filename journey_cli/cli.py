@@ -134,10 +134,10 @@ def classify(
     _check_outputs(
         [file, model_path, stages_path], [output], stdout=output is None, xlsx=output_format is OutputFormat.xlsx
     )
-    if output_format is OutputFormat.xlsx:
-        check_xlsx_rows(source, file)
     # The input is opened first: a wrong path or column is reported before the model loads.
     table = source.read(file, chunk_size)
+    if output_format is OutputFormat.xlsx:
+        check_xlsx_rows(source, file)
     model, stages, thresholds = _model_for(model_path, stages_path, threshold)
     progress = Progress(shown=not quiet and sys.stderr.isatty(), expected=table.rows_expected)
     bom = table.bom if add_bom is None else add_bom  # an Excel "CSV UTF-8" in gives one out

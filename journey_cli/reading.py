@@ -51,7 +51,7 @@ _NOT_CSV = {
     **signatures.DOCUMENTS,
 }
 """Starts of files people pass by mistake, and what to tell them."""
-_DECOMPRESSED: dict[str, Callable[[BinaryIO], io.BufferedIOBase]] = {
+DECOMPRESSED: dict[str, Callable[[BinaryIO], io.BufferedIOBase]] = {
     "gzip": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),
     "bz2": bz2.BZ2File,
     "xz": lzma.LZMAFile,
@@ -673,7 +673,7 @@ def _open_binary(source: str | Path) -> BinaryIO:
             raise DataError(f"cannot open {path}: {error.strerror}") from None
         name = str(path)
     start = stream.peek(8)[:8] if hasattr(stream, "peek") else b""
-    for kind, opener in _DECOMPRESSED.items():
+    for kind, opener in DECOMPRESSED.items():
         if start.startswith(signatures.COMPRESSED[kind]):
             return cast(BinaryIO, _Decompressed(opener(stream), stream, name, kind))
     return stream

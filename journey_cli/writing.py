@@ -304,12 +304,14 @@ _KINDS = {"number": "numbers", "date": "dates", "utc": "dates in UTC"}
 
 
 def check_xlsx_rows(source: InputOptions, path: str | Path) -> None:
-    """Refuse, before anything is classified or written, an input file with more posts than an
-    Excel sheet holds (a file too small to hold that many is not read)."""
+    """Refuse, before anything is classified or written, an input file (found readable already) with
+    more posts than an Excel sheet holds; a file too small to hold that many is not read again."""
+    from .reading import DECOMPRESSED
+
     if str(path) == "-":
         return
     with open(path, "rb") as file:
-        compressed = file.read(8).startswith(tuple(signatures.COMPRESSED.values()))
+        compressed = file.read(8).startswith(tuple(signatures.COMPRESSED[kind] for kind in DECOMPRESSED))
     if os.path.getsize(path) < XLSX_MAX_ROWS and not compressed:
         return
     table = source.read(path, chunk_size=1 << 20)
